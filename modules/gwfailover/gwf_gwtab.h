@@ -1,0 +1,102 @@
+/*
+ * gwfailover - fixed-capacity table of gateways keyed by (set id, URI).
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ *
+ * The table lives in one caller-provided block (shared memory in Kamailio),
+ * is never resized and never deletes: gateways are learnt from traffic and
+ * kept, so pointers to entries stay valid for the life of the block.
+ * Open addressing with linear probing over a power-of-two slot array at most
+ * half full, so lookups stay O(1) whatever the number of gateways.
+ * Not thread-safe: the caller locks.
+ */
+
+#ifndef GWF_GWTAB_H
+#define GWF_GWTAB_H
+
+#include "gwf_breaker.h"
+
+#define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
+
+/* Per-gateway totals for operators. */
+typedef struct gwf_gw_stats
+{
+	uint64_t successes;		 /* final 2xx */
+	uint64_t local_timeouts; /* no reply at all */
+	uint64_t received_5xx;	 /* 5xx received (any classification) */
+	uint64_t retry_after;	 /* failures carrying Retry-After */
+	uint64_t counted;		 /* failures counted against health */
+	uint64_t not_counted;	 /* failures not held against the gateway */
+	uint64_t ejections;		 /* times ejected (threshold, eject, manual) */
+	int last_code;			 /* code of the last failure; 0: none */
+	uint64_t last_fail_ms;	 /* monotonic time of the last failure */
+} gwf_gw_stats_t;
+
+typedef struct gwf_gw
+{
+	uint32_t used; /* 0: free slot */
+	uint32_t hash;
+	int set_id;
+	uint16_t uri_len;
+	char uri[GWF_URI_MAX + 1]; /* NUL-terminated */
+	gwf_brk_t brk;
+	gwf_gw_stats_t st;
+} gwf_gw_t;
+
+typedef struct gwf_gwtab
+{
+	uint32_t max_gw;		   /* most gateways accepted */
+	uint32_t nslots;		   /* power of two, >= 2 * max_gw */
+	uint32_t count;			   /* gateways in the table */
+	uint64_t next_deadline_ms; /* earliest OPEN deadline; UINT64_MAX: none */
+	gwf_gw_t slots[];
+} gwf_gwtab_t;
+
+typedef enum gwf_gwtab_rc
+{
+	GWF_GWTAB_OK = 0,
+	GWF_GWTAB_FULL,	   /* max_gw gateways already known */
+	GWF_GWTAB_TOOLONG, /* URI longer than GWF_URI_MAX */
+	GWF_GWTAB_EMPTY	   /* empty URI */
+} gwf_gwtab_rc_t;
+
+/* Bytes needed for a table of <max_gw> gateways (>= 1); 0 if too large to
+ * represent. */
+size_t gwf_gwtab_bytes(uint32_t max_gw);
+
+/* Initialise a zeroed or reused block of gwf_gwtab_bytes(<max_gw>) bytes. */
+void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw);
+
+/* Find the gateway (<set_id>, <uri> of <len> bytes); NULL if unknown. */
+gwf_gw_t *gwf_gwtab_find(
+		const gwf_gwtab_t *t, int set_id, const char *uri, size_t len);
+
+/* Find or add the gateway; a new one starts with a CLOSED breaker at
+ * <now_ms> and zero stats. Returns the entry, or NULL with <*rc> saying why.
+ */
+gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri,
+		size_t len, uint64_t now_ms, gwf_gwtab_rc_t *rc);
+
+/* Note that some breaker is OPEN until <deadline_ms>, so
+ * gwf_gwtab_expire() knows when to scan. */
+void gwf_gwtab_note_deadline(gwf_gwtab_t *t, uint64_t deadline_ms);
+
+/* If <now_ms> has reached next_deadline_ms: tick every OPEN breaker, write
+ * the slot index of each one that became HALF_OPEN into <out> (at most
+ * <max_out>) and recompute next_deadline_ms (left <= now if <out> was too
+ * small, so the next call continues). Cheap when nothing is due.
+ * Returns the number of indexes written. */
+unsigned gwf_gwtab_expire(
+		gwf_gwtab_t *t, uint64_t now_ms, uint32_t *out, unsigned max_out);
+
+/* Slot <i> (0 <= i < nslots) if used, else NULL; for iteration. */
+gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);
+
+const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc);
+
+#endif

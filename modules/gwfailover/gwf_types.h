@@ -1,0 +1,55 @@
+/*
+ * gwfailover - shared types of the Kamailio-independent core.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio.
+ *
+ * gwfailover is free software; you can redistribute it and/or modify it
+ * under the terms of the GNU General Public License as published by the Free
+ * Software Foundation; either version 2 of the License, or (at your option)
+ * any later version, with the OpenSSL exception as in Kamailio's COPYING.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ */
+
+#ifndef GWF_TYPES_H
+#define GWF_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A parse/validation error: what is wrong and where. Filled by the core
+ * parsers, printed by the glue together with the whole input. */
+typedef struct gwf_err
+{
+	size_t offset;	 /* byte offset of the offending token in the input */
+	const char *msg; /* static text describing the problem */
+	char token[48];	 /* the offending token, NUL-terminated, truncated */
+} gwf_err_t;
+
+/* What to do with the call after a failed attempt. */
+typedef enum gwf_action
+{
+	GWF_ACT_FAILOVER = 0, /* next healthy gateway of the set */
+	GWF_ACT_RETRY,		  /* the same gateway again */
+	GWF_ACT_STOP		  /* no further attempt: the failure goes upstream */
+} gwf_action_t;
+
+/* What the failure means for the gateway's health. */
+typedef enum gwf_health
+{
+	GWF_HEALTH_COUNT = 0, /* one consecutive fault towards the threshold */
+	GWF_HEALTH_IGNORE,	  /* not the gateway's fault (e.g. callee busy) */
+	GWF_HEALTH_EJECT	  /* eject at once (e.g. 503 with Retry-After) */
+} gwf_health_t;
+
+/* One failed attempt, as seen in failure_route. */
+typedef struct gwf_failure
+{
+	int code;		   /* final reply code; 408 for a local timeout */
+	int local_timeout; /* 1: nothing received, tm generated the 408 */
+	int retry_after_s; /* Retry-After seconds of the reply; -1: none */
+} gwf_failure_t;
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * gwfailover - module-wide configuration shared by the glue files.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#ifndef GWFAILOVER_H
+#define GWFAILOVER_H
+
+#include "gwf_backoff.h"
+#include "gwf_breaker.h"
+#include "gwf_classify.h"
+
+/* Effective configuration, built from the modparams in mod_init (before the
+ * fork, so every process has the same copy) and read-only afterwards. */
+typedef struct gwf_config
+{
+	gwf_cls_t cls;
+	gwf_brk_cfg_t brk;
+	gwf_backoff_cfg_t backoff;
+	unsigned max_attempts;	   /* forwards per call, the first included */
+	unsigned time_budget_ms;   /* 0: unlimited */
+	unsigned retry_after_min_s; /* clamp of Retry-After ejections */
+	unsigned retry_after_max_s;
+	unsigned max_gateways;
+	unsigned resume_interval_ms; /* poll period of the resume process */
+} gwf_config_t;
+
+extern gwf_config_t _gwf_cfg;
+
+/* Monotonic clock in ms; the only clock the module uses for deadlines. */
+uint64_t gwf_now_ms(void);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * gwfailover - module interface: parameters, exports, init and destroy.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include <string.h>
+#include <time.h>
+
+#include "core/dprint.h"
+#include "core/globals.h"
+#include "core/mem/mem.h"
+#include "core/sr_module.h"
+
+#include "gwfailover.h"
+#include "gwfailover_gw.h"
+
+MODULE_VERSION
+
+/* Limits of the integer parameters; the manual lists the same. */
+#define GWF_MAX_ATTEMPTS_LIMIT 16
+#define GWF_MAX_GATEWAYS_LIMIT 1000000
+#define GWF_DELAY_LIMIT_MS 60000
+#define GWF_EJECT_LIMIT_S 86400
+
+gwf_config_t _gwf_cfg;
+
+/* modparam variables, named after their parameter */
+static int gwf_failure_threshold = 5;
+static int gwf_eject_time_s = 30;
+static int gwf_trial_calls = 1;
+static int gwf_trial_successes = 1;
+static int gwf_default_rules = 1;
+static int gwf_delay_base_ms = 100;
+static int gwf_delay_min_ms = 0;
+static int gwf_delay_max_ms = 2000;
+static gwf_jitter_t gwf_jitter = GWF_JITTER_FULL;
+static int gwf_max_attempts = 4;
+static int gwf_time_budget_ms = 10000;
+static int gwf_retry_after_min_s = 1;
+static int gwf_retry_after_max_s = 300;
+static int gwf_max_gateways = 1024;
+static int gwf_resume_interval_ms = 10;
+
+/* The 'rule' lines in config order, kept (pkg) until mod_init layers them on
+ * top of the default table; each was already checked when it was parsed. */
+typedef struct gwf_rule_line
+{
+	char *spec;
+	struct gwf_rule_line *next;
+} gwf_rule_line_t;
+static gwf_rule_line_t *_gwf_rule_lines = NULL;
+
+static int gwf_param_rule(modparam_t type, void *val);
+static int gwf_param_jitter(modparam_t type, void *val);
+static int mod_init(void);
+static void mod_destroy(void);
+
+/* clang-format off */
+static cmd_export_t cmds[] = {
+	{0, 0, 0, 0, 0, 0}
+};
+
+static param_export_t params[] = {
+	{"failure_threshold",  PARAM_INT, &gwf_failure_threshold},
+	{"eject_time_s",       PARAM_INT, &gwf_eject_time_s},
+	{"trial_calls",        PARAM_INT, &gwf_trial_calls},
+	{"trial_successes",    PARAM_INT, &gwf_trial_successes},
+	{"rule",               PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_rule},
+	{"default_rules",      PARAM_INT, &gwf_default_rules},
+	{"delay_base_ms",      PARAM_INT, &gwf_delay_base_ms},
+	{"delay_min_ms",       PARAM_INT, &gwf_delay_min_ms},
+	{"delay_max_ms",       PARAM_INT, &gwf_delay_max_ms},
+	{"jitter",             PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_jitter},
+	{"max_attempts",       PARAM_INT, &gwf_max_attempts},
+	{"time_budget_ms",     PARAM_INT, &gwf_time_budget_ms},
+	{"retry_after_min_s",  PARAM_INT, &gwf_retry_after_min_s},
+	{"retry_after_max_s",  PARAM_INT, &gwf_retry_after_max_s},
+	{"max_gateways",       PARAM_INT, &gwf_max_gateways},
+	{"resume_interval_ms", PARAM_INT, &gwf_resume_interval_ms},
+	{0, 0, 0}
+};
+
+struct module_exports exports = {
+	"gwfailover",    /* module name */
+	DEFAULT_DLFLAGS, /* dlopen flags */
+	cmds,            /* cmd exports */
+	params,          /* param exports */
+	0,               /* RPC method exports */
+	0,               /* exported pseudo-variables */
+	0,               /* response handling function */
+	mod_init,        /* module initialization function */
+	0,               /* per-child init function */
+	mod_destroy      /* module exit function */
+};
+/* clang-format on */
+
+uint64_t gwf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Runs at config-parse time for every modparam("gwfailover", "rule", ...):
+ * checking here lets the core report the config file line of a bad rule. */
+static int gwf_param_rule(modparam_t type, void *val)
+{
+	const char *spec = (const char *)val;
+	gwf_rule_line_t *line, **tail;
+	gwf_cls_t *scratch;
+	gwf_err_t err;
+	size_t len;
+	int rc;
+
+	if(spec == NULL) {
+		LM_ERR("modparam 'rule': missing value\n");
+		return -1;
+	}
+	len = strlen(spec);
+	/* gwf_cls_t is a few KB: not for the stack of the parser. */
+	scratch = pkg_malloc(sizeof(*scratch));
+	if(scratch == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	gwf_cls_init(scratch, 0);
+	rc = gwf_cls_parse(scratch, spec, len, &err);
+	pkg_free(scratch);
+	if(rc < 0) {
+		LM_ERR("modparam 'rule': %s at offset %zu ('%s') in \"%s\"\n", err.msg,
+				err.offset, err.token, spec);
+		return -1;
+	}
+
+	line = pkg_malloc(sizeof(*line) + len + 1);
+	if(line == NULL) {
+		PKG_MEM_ERROR;
+		return -1;
+	}
+	line->spec = (char *)(line + 1);
+	memcpy(line->spec, spec, len + 1);
+	line->next = NULL;
+	for(tail = &_gwf_rule_lines; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = line;
+	return 0;
+}
+
+static int gwf_param_jitter(modparam_t type, void *val)
+{
+	const char *s = (const char *)val;
+
+	if(s == NULL || gwf_jitter_parse(s, strlen(s), &gwf_jitter) < 0) {
+		LM_ERR("modparam 'jitter': unknown mode '%s' (expected none, full,"
+			   " equal or decorrelated)\n",
+				s ? s : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Range check of one integer modparam; logs and returns -1 when out. */
+static int gwf_check_int(const char *name, int v, int lo, int hi)
+{
+	if(v < lo || v > hi) {
+		LM_ERR("modparam '%s' must be in %d..%d (got %d)\n", name, lo, hi, v);
+		return -1;
+	}
+	return 0;
+}
+
+static void gwf_free_rule_lines(void)
+{
+	gwf_rule_line_t *l;
+
+	while((l = _gwf_rule_lines) != NULL) {
+		_gwf_rule_lines = l->next;
+		pkg_free(l);
+	}
+}
+
+/* Check every parameter, alone and against the others, and build _gwf_cfg.
+ */
+static int gwf_build_config(void)
+{
+	gwf_rule_line_t *l;
+	gwf_err_t err;
+	int rc = 0;
+	/* Worst case of branches per call: the first forward, then one blind
+	 * branch (t_suspend) plus one forward per later attempt. */
+	unsigned branches;
+
+	rc |= gwf_check_int("failure_threshold", gwf_failure_threshold, 1, 1000);
+	rc |= gwf_check_int("eject_time_s", gwf_eject_time_s, 1, GWF_EJECT_LIMIT_S);
+	rc |= gwf_check_int("trial_calls", gwf_trial_calls, 1, 1000);
+	rc |= gwf_check_int("trial_successes", gwf_trial_successes, 1, 1000);
+	rc |= gwf_check_int("default_rules", gwf_default_rules, 0, 1);
+	rc |= gwf_check_int(
+			"delay_base_ms", gwf_delay_base_ms, 0, GWF_DELAY_LIMIT_MS);
+	rc |= gwf_check_int("delay_min_ms", gwf_delay_min_ms, 0, GWF_DELAY_LIMIT_MS);
+	rc |= gwf_check_int("delay_max_ms", gwf_delay_max_ms, 0, GWF_DELAY_LIMIT_MS);
+	rc |= gwf_check_int(
+			"max_attempts", gwf_max_attempts, 1, GWF_MAX_ATTEMPTS_LIMIT);
+	rc |= gwf_check_int("time_budget_ms", gwf_time_budget_ms, 0, 3600000);
+	rc |= gwf_check_int(
+			"retry_after_min_s", gwf_retry_after_min_s, 0, GWF_EJECT_LIMIT_S);
+	rc |= gwf_check_int(
+			"retry_after_max_s", gwf_retry_after_max_s, 0, GWF_EJECT_LIMIT_S);
+	rc |= gwf_check_int(
+			"max_gateways", gwf_max_gateways, 1, GWF_MAX_GATEWAYS_LIMIT);
+	rc |= gwf_check_int("resume_interval_ms", gwf_resume_interval_ms, 1, 1000);
+	if(rc != 0)
+		return -1;
+
+	if(gwf_delay_min_ms > gwf_delay_max_ms) {
+		LM_ERR("modparam 'delay_min_ms' (%d) must not exceed 'delay_max_ms'"
+			   " (%d)\n",
+				gwf_delay_min_ms, gwf_delay_max_ms);
+		return -1;
+	}
+	if(gwf_retry_after_min_s > gwf_retry_after_max_s) {
+		LM_ERR("modparam 'retry_after_min_s' (%d) must not exceed"
+			   " 'retry_after_max_s' (%d)\n",
+				gwf_retry_after_min_s, gwf_retry_after_max_s);
+		return -1;
+	}
+	branches = 1 + 2 * ((unsigned)gwf_max_attempts - 1);
+	if(branches > sr_dst_max_branches) {
+		LM_ERR("modparam 'max_attempts' %d needs up to %u branches per call,"
+			   " but core 'max_branches' is %u: lower max_attempts or raise"
+			   " max_branches (at most 32)\n",
+				gwf_max_attempts, branches, sr_dst_max_branches);
+		return -1;
+	}
+
+	memset(&_gwf_cfg, 0, sizeof(_gwf_cfg));
+	gwf_cls_init(&_gwf_cfg.cls, gwf_default_rules);
+	for(l = _gwf_rule_lines; l != NULL; l = l->next) {
+		if(gwf_cls_parse(&_gwf_cfg.cls, l->spec, strlen(l->spec), &err) < 0) {
+			/* Each line parsed alone at config time; layered on the
+			 * defaults they can still overflow the table. */
+			LM_ERR("modparam 'rule': %s at offset %zu ('%s') in \"%s\"\n",
+					err.msg, err.offset, err.token, l->spec);
+			return -1;
+		}
+	}
+	if(_gwf_cfg.cls.n == 0) {
+		LM_ERR("no classification rules: 'default_rules' is 0 and no 'rule'"
+			   " is set\n");
+		return -1;
+	}
+
+	_gwf_cfg.brk.fail_threshold = (uint32_t)gwf_failure_threshold;
+	_gwf_cfg.brk.open_ms = (uint32_t)gwf_eject_time_s * 1000u;
+	_gwf_cfg.brk.trial_max = (uint32_t)gwf_trial_calls;
+	_gwf_cfg.brk.trial_successes = (uint32_t)gwf_trial_successes;
+	if(gwf_brk_cfg_check(&_gwf_cfg.brk, &err) < 0) {
+		LM_ERR("breaker configuration: %s\n", err.msg);
+		return -1;
+	}
+
+	_gwf_cfg.backoff.base_ms = (uint32_t)gwf_delay_base_ms;
+	_gwf_cfg.backoff.min_ms = (uint32_t)gwf_delay_min_ms;
+	_gwf_cfg.backoff.max_ms = (uint32_t)gwf_delay_max_ms;
+	_gwf_cfg.backoff.jitter = gwf_jitter;
+	if(gwf_backoff_cfg_check(&_gwf_cfg.backoff, &err) < 0) {
+		LM_ERR("delay configuration: %s\n", err.msg);
+		return -1;
+	}
+
+	_gwf_cfg.max_attempts = (unsigned)gwf_max_attempts;
+	_gwf_cfg.time_budget_ms = (unsigned)gwf_time_budget_ms;
+	_gwf_cfg.retry_after_min_s = (unsigned)gwf_retry_after_min_s;
+	_gwf_cfg.retry_after_max_s = (unsigned)gwf_retry_after_max_s;
+	_gwf_cfg.max_gateways = (unsigned)gwf_max_gateways;
+	_gwf_cfg.resume_interval_ms = (unsigned)gwf_resume_interval_ms;
+	return 0;
+}
+
+static int mod_init(void)
+{
+	int rc = gwf_build_config();
+
+	gwf_free_rule_lines();
+	if(rc < 0)
+		return -1;
+	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0)
+		return -1;
+	return 0;
+}
+
+static void mod_destroy(void)
+{
+	gwf_gw_destroy();
+}

@@ -1,0 +1,69 @@
+"""pytest fixtures: a Run per test (processes stopped by PID at teardown,
+logs kept under tests/logs/<test> when the test fails) and a proxy factory."""
+
+import os
+import shutil
+
+import pytest
+
+import harness
+
+LOGS_ROOT = os.path.join(harness.TESTS_DIR, "logs")
+TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "proxy.cfg.tmpl")
+
+PROXY_DEFAULTS = {
+    "CHILDREN": 2,
+    "CORE_PARAMS": "",
+    "EXTRA_MODULES": "",
+    "FR_TIMER": 2000,
+    "FR_INV_TIMER": 30000,
+    "MOD_PARAMS": "",
+    "REQUEST_BODY": "",
+    "FAILURE_BODY": "",
+    "EXTRA_ROUTES": "",
+}
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+@pytest.fixture
+def run(request):
+    r = harness.Run(request.node.name, LOGS_ROOT)
+    yield r
+    r.stop_all()
+    failed = any(getattr(request.node, "rep_" + w, None) is not None
+                 and getattr(request.node, "rep_" + w).failed
+                 for w in ("setup", "call"))
+    if failed:
+        print("\nlogs kept in %s" % r.dir)
+    else:
+        shutil.rmtree(r.dir, ignore_errors=True)
+
+
+def modparams(**params):
+    """modparam lines for gwfailover from keyword arguments; a list value
+    gives one line per item (repeatable parameters such as 'rule')."""
+    lines = []
+    for key, value in params.items():
+        for v in (value if isinstance(value, list) else [value]):
+            v = '"%s"' % v if isinstance(v, str) else str(v)
+            lines.append('modparam("gwfailover", "%s", %s)' % (key, v))
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def proxy(run):
+    """proxy(gateways=[(set, uri, prio)], expect_start=True, **KEYS)."""
+    def start(gateways, expect_start=True, **keys):
+        subst = dict(PROXY_DEFAULTS)
+        subst.update(keys)
+        subst["DS_LIST"] = harness.dispatcher_list(run, gateways)
+        return harness.Kamailio(run, TEMPLATE, subst=subst,
+                                expect_start=expect_start)
+    return start

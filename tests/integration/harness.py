@@ -1,0 +1,414 @@
+"""Integration test harness: a real Kamailio, sipp gateways and sipp callers
+on 127.0.0.1.
+
+Every process is started in its own session and recorded; Run.stop_all()
+stops them by PID (SIGTERM, then SIGKILL of the process group) even when a
+test fails. Every wait is bounded. Each test works in its own directory under
+tests/logs/, kept when the test fails and removed when it passes.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(TESTS_DIR)
+SIPP_DIR = os.path.join(TESTS_DIR, "sipp")
+MODULE_SO = os.path.join(ROOT, "modules", "gwfailover", "gwfailover.so")
+KAMAILIO = os.environ.get("KAMAILIO_BIN", "/usr/sbin/kamailio")
+KAMCMD = os.environ.get("KAMCMD_BIN", "/usr/sbin/kamcmd")
+SIPP = os.environ.get("SIPP_BIN", "/usr/bin/sipp")
+
+
+def stock_module_dir():
+    """Directory of the packaged Kamailio modules (where tm.so lives)."""
+    out = subprocess.run(["dpkg", "-L", "kamailio"], capture_output=True,
+                         text=True, check=True).stdout
+    for line in out.splitlines():
+        if line.endswith("/modules/tm.so"):
+            return os.path.dirname(line)
+    raise RuntimeError("cannot find the kamailio modules directory")
+
+
+# Ports: each run of the suite takes a block chosen from its PID, and each
+# test takes ports from it in order, checking that they are free, so tests
+# never collide with each other and rarely with anything else.
+_next_port = 20000 + (os.getpid() % 400) * 100
+
+
+def free_udp_port():
+    global _next_port
+    for _ in range(2000):
+        port = _next_port
+        _next_port += 1
+        if _next_port > 60000:
+            _next_port = 20000
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free UDP port on 127.0.0.1")
+
+
+def wait_until(pred, timeout, step=0.05, what="condition"):
+    """Poll pred() until it is truthy or timeout seconds pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError("timed out after %.1fs waiting for %s"
+                               % (timeout, what))
+        time.sleep(step)
+
+
+class Proc:
+    """One process started by a Run."""
+
+    def __init__(self, name, argv, workdir, env=None):
+        self.name = name
+        self.argv = argv
+        self.log_path = os.path.join(workdir, name + ".out")
+        self._log = open(self.log_path, "wb")
+        self.popen = subprocess.Popen(argv, cwd=workdir, stdin=subprocess.DEVNULL,
+                                      stdout=self._log, stderr=subprocess.STDOUT,
+                                      start_new_session=True, env=env)
+        self.pid = self.popen.pid
+
+    def running(self):
+        return self.popen.poll() is None
+
+    def wait(self, timeout):
+        try:
+            return self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise TimeoutError("%s (pid %d) still running after %.1fs"
+                               % (self.name, self.pid, timeout))
+
+    def output(self):
+        self._log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def stop(self, grace=5.0):
+        if self.popen.poll() is None:
+            try:
+                os.kill(self.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Children (Kamailio workers) share the process group: make sure
+        # none outlives the test.
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            self.popen.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+
+
+class Run:
+    """Working directory and process registry of one test."""
+
+    def __init__(self, name, logs_root):
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        self.dir = os.path.join(logs_root, safe)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        self.procs = []
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def spawn(self, name, argv, env=None):
+        proc = Proc(name, argv, self.dir, env=env)
+        self.procs.append(proc)
+        return proc
+
+    def stop_all(self):
+        # Callers and gateways first, Kamailio last, so its log shows the end.
+        for proc in sorted(self.procs, key=lambda p: p.name == "kamailio"):
+            proc.stop()
+
+    def write(self, name, text):
+        path = self.path(name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def template(self, scenario, **subst):
+        """Copy tests/sipp/<scenario> into the run dir, replacing @KEY@."""
+        with open(os.path.join(SIPP_DIR, scenario)) as f:
+            text = f.read()
+        for key, value in subst.items():
+            text = text.replace("@%s@" % key, str(value))
+        left = re.findall(r"@[A-Z_]+@", text)
+        if left:
+            raise ValueError("%s: unset template keys %s" % (scenario, left))
+        tag = "_".join(str(v) for v in subst.values() if str(v).isalnum())
+        name = scenario.replace(".xml", ("_" + tag if tag else "") + ".xml")
+        return self.write(name, text)
+
+
+# ---------------------------------------------------------------- sipp traces
+
+_BLOCK_RE = re.compile(
+    r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\n"
+    r"(?:UDP|TCP) message (sent|received) (?:\(\d+ bytes\)|\[\d+\] bytes ?):\n\n",
+    re.M)
+
+
+class SipMsg:
+    def __init__(self, stamp, direction, text):
+        self.time = time.mktime(time.strptime(stamp.split(".")[0],
+                                              "%Y-%m-%d %H:%M:%S")) \
+            + float("0." + stamp.split(".")[1])
+        self.direction = direction
+        self.text = text
+        lines = text.split("\n")
+        self.first_line = lines[0].strip()
+        self.headers = {}
+        for line in lines[1:]:
+            if not line.strip():
+                break
+            if ":" in line:
+                key, value = line.split(":", 1)
+                self.headers.setdefault(key.strip().lower(), value.strip())
+
+    @property
+    def is_request(self):
+        return not self.first_line.startswith("SIP/2.0")
+
+    @property
+    def method(self):
+        return self.first_line.split(" ", 1)[0] if self.is_request else None
+
+    @property
+    def code(self):
+        return None if self.is_request else int(self.first_line.split()[1])
+
+    @property
+    def call_id(self):
+        return self.headers.get("call-id", "")
+
+    @property
+    def branch(self):
+        m = re.search(r"branch=([^;\s,]+)", self.headers.get("via", ""))
+        return m.group(1) if m else ""
+
+    @property
+    def cseq_method(self):
+        parts = self.headers.get("cseq", "").split()
+        return parts[1] if len(parts) > 1 else ""
+
+
+def parse_trace(path):
+    """All messages of a sipp -trace_msg file, in order."""
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        data = f.read().decode("utf-8", "replace")
+    msgs = []
+    matches = list(_BLOCK_RE.finditer(data))
+    for i, m in enumerate(matches):
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(data)
+        body = data[m.end():end].replace("\r\n", "\n").strip("\n")
+        msgs.append(SipMsg(m.group(1), m.group(2), body))
+    return msgs
+
+
+# ---------------------------------------------------------------- sipp roles
+
+class Gateway:
+    """A sipp UAS on 127.0.0.1:<port> playing one scenario."""
+
+    def __init__(self, run, name, scenario, **subst):
+        self.run = run
+        self.name = name
+        self.port = free_udp_port()
+        self.uri = "sip:127.0.0.1:%d" % self.port
+        self.trace = run.path(name + "_messages.log")
+        scen = run.template(scenario, **subst) if subst else \
+            os.path.join(SIPP_DIR, scenario)
+        self.proc = run.spawn(name, [
+            SIPP, "-sf", scen, "-i", "127.0.0.1", "-p", str(self.port),
+            "-nostdin", "-trace_msg", "-message_file", self.trace,
+            "-trace_err", "-error_file", run.path(name + "_errors.log"),
+            "-max_recv_loops", "1000", "-timeout", "600s"])
+        wait_until(lambda: self._bound() or not self.proc.running(), 10,
+                   what="gateway %s to listen" % name)
+        if not self.proc.running():
+            raise RuntimeError("gateway %s exited: %s" % (name, self.proc.output()))
+
+    def _bound(self):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", self.port))
+            except OSError:
+                return True
+        return False
+
+    def messages(self):
+        return parse_trace(self.trace)
+
+    def invites(self):
+        """INVITE transactions received (retransmissions folded), in order."""
+        seen, out = set(), []
+        for m in self.messages():
+            if m.direction == "received" and m.method == "INVITE" \
+                    and m.branch not in seen:
+                seen.add(m.branch)
+                out.append(m)
+        return out
+
+    def sent(self, code=None):
+        return [m for m in self.messages() if m.direction == "sent"
+                and not m.is_request and (code is None or m.code == code)]
+
+
+class CallerResult:
+    def __init__(self, rc, msgs, output):
+        self.rc = rc
+        self.msgs = msgs
+        self.output = output
+
+    def finals(self):
+        """Final response code of each INVITE the caller sent, by Call-ID, in
+        call order (None for a call that got no final reply)."""
+        order, final = [], {}
+        for m in self.msgs:
+            if m.direction == "sent" and m.method == "INVITE" \
+                    and m.call_id not in final:
+                order.append(m.call_id)
+                final[m.call_id] = None
+            elif m.direction == "received" and not m.is_request \
+                    and m.cseq_method == "INVITE" and m.code >= 200:
+                if final.get(m.call_id) is None:
+                    final[m.call_id] = m.code
+        return [final[c] for c in order]
+
+    def first(self, predicate):
+        for m in self.msgs:
+            if predicate(m):
+                return m
+        return None
+
+
+def run_caller(run, name, scenario, target_port, calls=1, rate=1.0,
+               timeout=60, service="callee", extra=(), **subst):
+    """Run a sipp UAC to completion (bounded) and return its result."""
+    port = free_udp_port()
+    trace = run.path(name + "_messages.log")
+    scen = run.template(scenario, **subst) if subst else \
+        os.path.join(SIPP_DIR, scenario)
+    # "-r N -rp M" places N calls every M ms: express any rate that way.
+    r, rp = (int(rate), 1000) if rate >= 1 else (1, int(1000 / rate))
+    argv = [SIPP, "127.0.0.1:%d" % target_port, "-sf", scen, "-i", "127.0.0.1",
+            "-p", str(port), "-s", service, "-m", str(calls),
+            "-r", str(r), "-rp", str(rp),
+            "-nostdin", "-trace_msg", "-message_file", trace,
+            "-trace_err", "-error_file", run.path(name + "_errors.log"),
+            "-timeout", "%ds" % timeout, "-timeout_error",
+            "-recv_timeout", "%d" % (timeout * 1000)] + list(extra)
+    proc = run.spawn(name, argv)
+    rc = proc.wait(timeout + 15)
+    return CallerResult(rc, parse_trace(trace), proc.output())
+
+
+# ---------------------------------------------------------------- kamailio
+
+class Kamailio:
+    """A real kamailio process running a config rendered from a template."""
+
+    def __init__(self, run, cfg_template, name="kamailio", defines=(),
+                 subst=None, expect_start=True):
+        self.run = run
+        self.sip_port = free_udp_port()
+        self.ctl = run.path("ctl.sock")
+        values = {
+            "SIP_PORT": self.sip_port,
+            "CTL_SOCK": self.ctl,
+            "MPATH": stock_module_dir() + "/",
+            "GWF_SO": MODULE_SO,
+            "RUN_DIR": run.dir,
+        }
+        values.update(subst or {})
+        with open(cfg_template) as f:
+            text = f.read()
+        for key, value in values.items():
+            text = text.replace("@%s@" % key, str(value))
+        left = re.findall(r"@[A-Z_]+@", text)
+        if left:
+            raise ValueError("config template: unset keys %s" % left)
+        self.cfg = run.write(name + ".cfg", text)
+        argv = [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-w", run.dir,
+                "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
+        for d in defines:
+            argv += ["-A", d]
+        self.proc = run.spawn(name, argv)
+        if expect_start:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=15):
+        def ready():
+            if not self.proc.running():
+                raise RuntimeError("kamailio exited with %s:\n%s"
+                                   % (self.proc.popen.returncode,
+                                      self.proc.output()[-4000:]))
+            return os.path.exists(self.ctl) and \
+                self.rpc_raw("core.uptime").returncode == 0
+        wait_until(ready, timeout, step=0.1, what="kamailio to start")
+
+    def rpc_raw(self, *args):
+        return subprocess.run([KAMCMD, "-s", "unix:" + self.ctl] +
+                              [str(a) for a in args],
+                              capture_output=True, text=True, timeout=10)
+
+    def rpc(self, *args):
+        res = self.rpc_raw(*args)
+        if res.returncode != 0:
+            raise RuntimeError("kamcmd %s failed: %s %s"
+                               % (" ".join(map(str, args)), res.stdout, res.stderr))
+        return res.stdout
+
+    def dispatcher_flags(self):
+        """{uri: flags} from `kamcmd dispatcher.list` (e.g. 'AP', 'IP')."""
+        out = self.rpc("dispatcher.list")
+        flags, uri = {}, None
+        for line in out.splitlines():
+            line = line.strip()
+            if line.startswith("URI:"):
+                uri = line.split(":", 1)[1].strip()
+            elif line.startswith("FLAGS:") and uri:
+                flags[uri] = line.split(":", 1)[1].strip()
+        return flags
+
+    def log(self):
+        return self.proc.output()
+
+    def exit_code(self, timeout=15):
+        return self.proc.wait(timeout)
+
+
+def dispatcher_list(run, entries, name="dispatcher.list"):
+    """Write a dispatcher list file: entries are (set, uri, priority)."""
+    lines = ["%d %s 0 %d" % (setid, uri, prio) for setid, uri, prio in entries]
+    return run.write(name, "\n".join(lines) + "\n")
