@@ -93,9 +93,10 @@ int gwf_brk_acquire(gwf_brk_t *b, const gwf_brk_cfg_t *cfg, uint64_t now_ms,
  *   CLOSED:    FAULT counts, reaching fail_threshold opens for open_ms;
  *              SUCCESS resets the count; NEUTRAL nothing.
  *   OPEN:      outcomes of calls sent before the ejection change nothing.
- *   HALF_OPEN: FAULT reopens for open_ms; SUCCESS counts towards
- *              trial_successes and closes when reached; NEUTRAL only
- *              releases the slot. */
+ *   HALF_OPEN: only calls holding a slot of this period count (others were
+ *              sent before the ejection: nothing). FAULT reopens for
+ *              open_ms; SUCCESS counts towards trial_successes and closes
+ *              when reached; NEUTRAL only releases the slot. */
 gwf_brk_trans_t gwf_brk_record(gwf_brk_t *b, const gwf_brk_cfg_t *cfg,
 		gwf_outcome_t out, uint32_t trial, uint64_t now_ms);
 

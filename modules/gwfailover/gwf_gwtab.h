@@ -46,6 +46,8 @@ typedef struct gwf_gw
 	char uri[GWF_URI_MAX + 1]; /* NUL-terminated */
 	gwf_brk_t brk;
 	gwf_gw_stats_t st;
+	int ds_down; /* owned by the glue: 1 while it has the gateway marked
+				  * inactive in the dispatcher */
 } gwf_gw_t;
 
 typedef struct gwf_gwtab
@@ -79,8 +81,8 @@ gwf_gw_t *gwf_gwtab_find(
 /* Find or add the gateway; a new one starts with a CLOSED breaker at
  * <now_ms> and zero stats. Returns the entry, or NULL with <*rc> saying why.
  */
-gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri,
-		size_t len, uint64_t now_ms, gwf_gwtab_rc_t *rc);
+gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
+		uint64_t now_ms, gwf_gwtab_rc_t *rc);
 
 /* Note that some breaker is OPEN until <deadline_ms>, so
  * gwf_gwtab_expire() knows when to scan. */

@@ -1,0 +1,219 @@
+/*
+ * gwfailover - fixed-capacity table of gateways keyed by (set id, URI).
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ */
+
+#include <string.h>
+
+#include "gwf_gwtab.h"
+
+/* Slots for <max_gw> gateways: a power of two (masking instead of modulo)
+ * at least twice max_gw, so the table is at most half full and linear
+ * probing always meets a free slot quickly. 0 if it does not fit in the
+ * uint32_t nslots field. */
+static uint64_t gwf_gwtab_nslots(uint32_t max_gw)
+{
+	uint64_t want = 2 * (uint64_t)max_gw;
+	uint64_t n = 2;
+
+	if(max_gw == 0)
+		return 0;
+	while(n < want)
+		n <<= 1;
+	return n > UINT32_MAX ? 0 : n;
+}
+
+size_t gwf_gwtab_bytes(uint32_t max_gw)
+{
+	uint64_t n = gwf_gwtab_nslots(max_gw);
+
+	if(n == 0)
+		return 0;
+	if(n > (SIZE_MAX - sizeof(gwf_gwtab_t)) / sizeof(gwf_gw_t))
+		return 0;
+	return sizeof(gwf_gwtab_t) + (size_t)n * sizeof(gwf_gw_t);
+}
+
+void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
+{
+	uint64_t n = gwf_gwtab_nslots(max_gw);
+
+	/* An impossible size leaves an empty table that refuses every
+	 * gateway, rather than one that indexes past the block. */
+	t->max_gw = n ? max_gw : 0;
+	t->nslots = (uint32_t)n;
+	t->count = 0;
+	t->next_deadline_ms = UINT64_MAX;
+	if(n)
+		memset(t->slots, 0, (size_t)n * sizeof(gwf_gw_t));
+}
+
+/* FNV-1a, 32 bit: fast on short keys. No seed: the table is bounded and at
+ * most half full, so even adversarial keys cost at most a linear scan. */
+static uint32_t gwf_gwtab_hash(int set_id, const char *uri, size_t len)
+{
+	unsigned char id[sizeof(set_id)];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	memcpy(id, &set_id, sizeof(id));
+	for(i = 0; i < sizeof(id); i++) {
+		h ^= id[i];
+		h *= 16777619u;
+	}
+	for(i = 0; i < len; i++) {
+		h ^= (unsigned char)uri[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Probe for the key: returns its slot index, or the free slot where it
+ * would go (<*found> 0). The table is never more than half full, so a free
+ * slot ends every probe. */
+static uint32_t gwf_gwtab_probe(const gwf_gwtab_t *t, uint32_t h, int set_id,
+		const char *uri, size_t len, int *found)
+{
+	uint32_t mask = t->nslots - 1;
+	uint32_t i = h & mask;
+	const gwf_gw_t *g;
+
+	for(;;) {
+		g = &t->slots[i];
+		if(!g->used) {
+			*found = 0;
+			return i;
+		}
+		if(g->hash == h && g->set_id == set_id && g->uri_len == len
+				&& memcmp(g->uri, uri, len) == 0) {
+			*found = 1;
+			return i;
+		}
+		i = (i + 1) & mask;
+	}
+}
+
+gwf_gw_t *gwf_gwtab_find(
+		const gwf_gwtab_t *t, int set_id, const char *uri, size_t len)
+{
+	uint32_t i;
+	int found;
+
+	if(t->nslots == 0 || uri == NULL || len == 0 || len > GWF_URI_MAX)
+		return NULL;
+	i = gwf_gwtab_probe(
+			t, gwf_gwtab_hash(set_id, uri, len), set_id, uri, len, &found);
+	/* The table is not const for the caller, who owns the block; find is
+	 * const only so that lookups can take a const table. */
+	return found ? (gwf_gw_t *)&t->slots[i] : NULL;
+}
+
+static gwf_gw_t *gwf_gwtab_fail(gwf_gwtab_rc_t *rc, gwf_gwtab_rc_t v)
+{
+	if(rc != NULL)
+		*rc = v;
+	return NULL;
+}
+
+gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
+		uint64_t now_ms, gwf_gwtab_rc_t *rc)
+{
+	uint32_t h, i;
+	int found;
+	gwf_gw_t *g;
+
+	if(uri == NULL || len == 0)
+		return gwf_gwtab_fail(rc, GWF_GWTAB_EMPTY);
+	if(len > GWF_URI_MAX)
+		return gwf_gwtab_fail(rc, GWF_GWTAB_TOOLONG);
+	if(t->nslots == 0)
+		return gwf_gwtab_fail(rc, GWF_GWTAB_FULL);
+	h = gwf_gwtab_hash(set_id, uri, len);
+	i = gwf_gwtab_probe(t, h, set_id, uri, len, &found);
+	g = &t->slots[i];
+	if(!found) {
+		/* max_gw, not nslots, is the limit: it keeps the table half
+		 * empty. */
+		if(t->count >= t->max_gw)
+			return gwf_gwtab_fail(rc, GWF_GWTAB_FULL);
+		memset(g, 0, sizeof(*g));
+		g->used = 1;
+		g->hash = h;
+		g->set_id = set_id;
+		g->uri_len = (uint16_t)len;
+		memcpy(g->uri, uri, len);
+		g->uri[len] = '\0';
+		gwf_brk_init(&g->brk, now_ms);
+		t->count++;
+	}
+	if(rc != NULL)
+		*rc = GWF_GWTAB_OK;
+	return g;
+}
+
+void gwf_gwtab_note_deadline(gwf_gwtab_t *t, uint64_t deadline_ms)
+{
+	if(deadline_ms < t->next_deadline_ms)
+		t->next_deadline_ms = deadline_ms;
+}
+
+unsigned gwf_gwtab_expire(
+		gwf_gwtab_t *t, uint64_t now_ms, uint32_t *out, unsigned max_out)
+{
+	uint64_t next = UINT64_MAX;
+	unsigned n = 0;
+	uint32_t i;
+	gwf_brk_t *b;
+
+	if(now_ms < t->next_deadline_ms)
+		return 0;
+	/* A full scan, but only when some deadline is due: the recomputed
+	 * minimum also picks up deadlines that eject() extended, so a stale
+	 * early note costs one scan and nothing else. */
+	for(i = 0; i < t->nslots; i++) {
+		if(!t->slots[i].used)
+			continue;
+		b = &t->slots[i].brk;
+		if(b->state != GWF_BRK_OPEN)
+			continue;
+		if(b->open_until_ms <= now_ms && n < max_out) {
+			gwf_brk_tick(b, now_ms);
+			out[n++] = i;
+			continue;
+		}
+		/* Due but no room in <out>: its deadline (<= now) stays the
+		 * minimum, so the next call scans again and continues. */
+		if(b->open_until_ms < next)
+			next = b->open_until_ms;
+	}
+	t->next_deadline_ms = next;
+	return n;
+}
+
+gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i)
+{
+	if(i >= t->nslots || !t->slots[i].used)
+		return NULL;
+	return &t->slots[i];
+}
+
+const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc)
+{
+	switch(rc) {
+		case GWF_GWTAB_OK:
+			return "ok";
+		case GWF_GWTAB_FULL:
+			return "full";
+		case GWF_GWTAB_TOOLONG:
+			return "uri too long";
+		case GWF_GWTAB_EMPTY:
+			return "empty uri";
+	}
+	return "unknown";
+}

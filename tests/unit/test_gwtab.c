@@ -1,0 +1,442 @@
+/*
+ * gwfailover - unit tests of the gateway table.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "testhelp.h"
+#include "gwf_gwtab.h"
+
+/* The table of <max_gw> in a fresh block filled with garbage, as a reused
+ * shared memory block would be. Freed by the caller. */
+static gwf_gwtab_t *new_tab(uint32_t max_gw)
+{
+	size_t n = gwf_gwtab_bytes(max_gw);
+	gwf_gwtab_t *t;
+
+	assert_true(n > 0);
+	t = malloc(n);
+	assert_non_null(t);
+	memset(t, 0xa5, n);
+	gwf_gwtab_init(t, max_gw);
+	return t;
+}
+
+/* Reference FNV-1a over the set id bytes, then the URI bytes. */
+static uint32_t fnv1a(int set_id, const char *uri)
+{
+	unsigned char id[sizeof(set_id)];
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	memcpy(id, &set_id, sizeof(id));
+	for(i = 0; i < sizeof(id); i++)
+		h = (h ^ id[i]) * 16777619u;
+	for(i = 0; uri[i] != '\0'; i++)
+		h = (h ^ (unsigned char)uri[i]) * 16777619u;
+	return h;
+}
+
+static gwf_gw_t *get(gwf_gwtab_t *t, int set_id, const char *uri, uint64_t now,
+		gwf_gwtab_rc_t *rc)
+{
+	return gwf_gwtab_get(t, set_id, uri, strlen(uri), now, rc);
+}
+
+static gwf_gw_t *find(const gwf_gwtab_t *t, int set_id, const char *uri)
+{
+	return gwf_gwtab_find(t, set_id, uri, strlen(uri));
+}
+
+static uint32_t slot_of(gwf_gwtab_t *t, const gwf_gw_t *g)
+{
+	return (uint32_t)(g - t->slots);
+}
+
+static void test_bytes(void **state)
+{
+	const size_t head = sizeof(gwf_gwtab_t), gw = sizeof(gwf_gw_t);
+
+	(void)state;
+	assert_int_equal(gwf_gwtab_bytes(0), 0);
+	assert_int_equal(gwf_gwtab_bytes(1), head + 2 * gw);
+	assert_int_equal(gwf_gwtab_bytes(2), head + 4 * gw);
+	assert_int_equal(gwf_gwtab_bytes(3), head + 8 * gw);
+	assert_int_equal(gwf_gwtab_bytes(4), head + 8 * gw);
+	assert_int_equal(gwf_gwtab_bytes(5), head + 16 * gw);
+	assert_int_equal(gwf_gwtab_bytes(10000), head + 32768 * gw);
+	/* nslots would not fit in 32 bits. */
+	assert_int_equal(gwf_gwtab_bytes(0x80000000u), 0);
+	assert_int_equal(gwf_gwtab_bytes(0x80000001u), 0);
+	assert_int_equal(gwf_gwtab_bytes(UINT32_MAX), 0);
+	/* The largest one: representable on 64 bit, not on 32 bit. */
+	if(SIZE_MAX > UINT32_MAX)
+		assert_int_equal(
+				gwf_gwtab_bytes(0x40000000u), head + (size_t)0x80000000u * gw);
+	else
+		assert_int_equal(gwf_gwtab_bytes(0x40000000u), 0);
+}
+
+static void test_init(void **state)
+{
+	gwf_gwtab_t *t = new_tab(3);
+	uint32_t i;
+
+	(void)state;
+	assert_int_equal(t->max_gw, 3);
+	assert_int_equal(t->nslots, 8);
+	assert_int_equal(t->count, 0);
+	assert_int_equal(t->next_deadline_ms, UINT64_MAX);
+	for(i = 0; i < t->nslots; i++)
+		assert_null(gwf_gwtab_at(t, i));
+	assert_null(gwf_gwtab_at(t, 8));
+	assert_null(gwf_gwtab_at(t, UINT32_MAX));
+	free(t);
+
+	t = new_tab(1);
+	assert_int_equal(t->nslots, 2);
+	free(t);
+}
+
+static void test_insert_find(void **state)
+{
+	gwf_gwtab_t *t = new_tab(8);
+	gwf_gwtab_rc_t rc = GWF_GWTAB_FULL;
+	gwf_gw_t *a, *b;
+	gwf_gw_stats_t zero_st;
+	/* Not NUL-terminated: only <len> bytes are the URI. */
+	const char raw[] = {'s', 'i', 'p', ':', 'a', '@', 'h', 'X'};
+
+	(void)state;
+	a = get(t, 1, "sip:a@h", 500, &rc);
+	assert_non_null(a);
+	assert_int_equal(rc, GWF_GWTAB_OK);
+	assert_int_equal(a->used, 1);
+	assert_int_equal(a->set_id, 1);
+	assert_int_equal(a->uri_len, 7);
+	assert_string_equal(a->uri, "sip:a@h");
+	assert_int_equal(a->hash, fnv1a(1, "sip:a@h"));
+	assert_int_equal(slot_of(t, a), fnv1a(1, "sip:a@h") & 15);
+	assert_int_equal(a->brk.state, GWF_BRK_CLOSED);
+	assert_int_equal(a->brk.since_ms, 500);
+	assert_int_equal(a->brk.consec_faults, 0);
+	memset(&zero_st, 0, sizeof(zero_st));
+	assert_memory_equal(&a->st, &zero_st, sizeof(a->st));
+	assert_int_equal(t->count, 1);
+
+	/* Same key: same entry, untouched. */
+	a->st.successes = 42;
+	rc = GWF_GWTAB_FULL;
+	assert_ptr_equal(get(t, 1, "sip:a@h", 900, &rc), a);
+	assert_int_equal(rc, GWF_GWTAB_OK);
+	assert_int_equal(a->st.successes, 42);
+	assert_int_equal(a->brk.since_ms, 500);
+	assert_int_equal(t->count, 1);
+	assert_ptr_equal(find(t, 1, "sip:a@h"), a);
+	assert_ptr_equal(gwf_gwtab_find(t, 1, raw, 7), a);
+	assert_ptr_equal(gwf_gwtab_get(t, 1, raw, 7, 0, NULL), a);
+	assert_ptr_equal(gwf_gwtab_at(t, slot_of(t, a)), a);
+
+	/* Same URI in another set: another gateway. */
+	b = get(t, 2, "sip:a@h", 600, &rc);
+	assert_non_null(b);
+	assert_ptr_not_equal(a, b);
+	assert_int_equal(b->set_id, 2);
+	assert_int_equal(t->count, 2);
+	assert_ptr_equal(find(t, 2, "sip:a@h"), b);
+	assert_ptr_equal(find(t, 1, "sip:a@h"), a);
+	assert_null(find(t, 3, "sip:a@h"));
+	assert_null(find(t, -1, "sip:a@h"));
+
+	/* Exact bytes: no prefix, case or length games. */
+	assert_null(find(t, 1, "sip:a@"));
+	assert_null(find(t, 1, "sip:a@hh"));
+	assert_null(find(t, 1, "SIP:a@h"));
+	assert_null(gwf_gwtab_find(t, 1, raw, 8));
+	assert_null(gwf_gwtab_find(t, 1, "sip:a@h", 0));
+	assert_null(gwf_gwtab_find(t, 1, NULL, 0));
+	free(t);
+}
+
+static void test_full(void **state)
+{
+	gwf_gwtab_t *t = new_tab(2);
+	gwf_gwtab_rc_t rc = GWF_GWTAB_OK;
+	gwf_gw_t *a;
+
+	(void)state;
+	a = get(t, 0, "sip:a", 0, &rc);
+	assert_non_null(get(t, 0, "sip:b", 0, &rc));
+	assert_null(get(t, 0, "sip:c", 0, &rc));
+	assert_int_equal(rc, GWF_GWTAB_FULL);
+	assert_null(get(t, 1, "sip:a", 0, NULL));
+	assert_int_equal(t->count, 2);
+	assert_null(find(t, 0, "sip:c"));
+	/* Known gateways are still served when full. */
+	rc = GWF_GWTAB_FULL;
+	assert_ptr_equal(get(t, 0, "sip:a", 0, &rc), a);
+	assert_int_equal(rc, GWF_GWTAB_OK);
+	free(t);
+}
+
+static void test_uri_length(void **state)
+{
+	gwf_gwtab_t *t = new_tab(4);
+	gwf_gwtab_rc_t rc = GWF_GWTAB_OK;
+	char uri[GWF_URI_MAX + 2];
+	gwf_gw_t *g;
+
+	(void)state;
+	memset(uri, 'u', sizeof(uri));
+	uri[GWF_URI_MAX + 1] = '\0';
+
+	assert_null(gwf_gwtab_get(t, 0, uri, 256, 0, &rc));
+	assert_int_equal(rc, GWF_GWTAB_TOOLONG);
+	assert_int_equal(t->count, 0);
+	assert_null(gwf_gwtab_find(t, 0, uri, 256));
+
+	g = gwf_gwtab_get(t, 0, uri, 255, 0, &rc);
+	assert_non_null(g);
+	assert_int_equal(rc, GWF_GWTAB_OK);
+	assert_int_equal(g->uri_len, 255);
+	assert_int_equal(strlen(g->uri), 255);
+	assert_memory_equal(g->uri, uri, 255);
+	assert_ptr_equal(gwf_gwtab_find(t, 0, uri, 255), g);
+	assert_null(gwf_gwtab_find(t, 0, uri, 254));
+	assert_null(gwf_gwtab_find(t, 0, uri, 256));
+
+	assert_null(gwf_gwtab_get(t, 0, "", 0, 0, &rc));
+	assert_int_equal(rc, GWF_GWTAB_EMPTY);
+	rc = GWF_GWTAB_OK;
+	assert_null(gwf_gwtab_get(t, 0, NULL, 0, 0, &rc));
+	assert_int_equal(rc, GWF_GWTAB_EMPTY);
+	assert_int_equal(t->count, 1);
+	free(t);
+}
+
+/* Three keys on the same home slot sit in consecutive slots, and each one
+ * is found past the others. */
+static void test_collisions_probe(void **state)
+{
+	gwf_gwtab_t *t = new_tab(4);
+	char uris[4][32];
+	gwf_gw_t *g[3];
+	uint32_t home = 0, h;
+	int found = 0, i;
+
+	(void)state;
+	for(i = 0; found < 4 && i < 100000; i++) {
+		char u[32];
+
+		snprintf(u, sizeof(u), "sip:gw%d", i);
+		h = fnv1a(7, u) & (t->nslots - 1);
+		if(found == 0)
+			home = h;
+		if(h == home)
+			snprintf(uris[found++], sizeof(uris[0]), "%s", u);
+	}
+	assert_int_equal(found, 4);
+	for(i = 0; i < 3; i++) {
+		g[i] = get(t, 7, uris[i], 0, NULL);
+		assert_non_null(g[i]);
+		assert_int_equal(slot_of(t, g[i]), (home + (uint32_t)i) & 7);
+	}
+	for(i = 0; i < 3; i++)
+		assert_ptr_equal(find(t, 7, uris[i]), g[i]);
+	/* A missing key on the same home slot probes past all three. */
+	assert_null(find(t, 7, uris[3]));
+	assert_int_equal(t->count, 3);
+	free(t);
+}
+
+static void test_many(void **state)
+{
+	enum
+	{
+		N = 10000
+	};
+	gwf_gwtab_t *t = new_tab(N);
+	gwf_gw_t **gws = calloc(N, sizeof(*gws));
+	char uri[64];
+	uint32_t i, used = 0;
+
+	(void)state;
+	assert_non_null(gws);
+	assert_int_equal(t->nslots, 32768);
+	for(i = 0; i < N; i++) {
+		/* Few URIs, many sets: keys differ in both parts. */
+		snprintf(uri, sizeof(uri), "sip:gw%u@10.0.0.%u", i % 50, i % 7);
+		gws[i] = get(t, (int)(i / 50), uri, i, NULL);
+		assert_non_null(gws[i]);
+	}
+	assert_int_equal(t->count, N);
+	for(i = 0; i < N; i++) {
+		snprintf(uri, sizeof(uri), "sip:gw%u@10.0.0.%u", i % 50, i % 7);
+		assert_ptr_equal(find(t, (int)(i / 50), uri), gws[i]);
+		assert_int_equal(gws[i]->brk.since_ms, i);
+	}
+	assert_null(get(t, -5, "sip:one-more", 0, NULL));
+	for(i = 0; i < t->nslots; i++)
+		used += gwf_gwtab_at(t, i) != NULL;
+	assert_int_equal(used, N);
+	free(gws);
+	free(t);
+}
+
+static void test_note_deadline(void **state)
+{
+	gwf_gwtab_t *t = new_tab(4);
+
+	(void)state;
+	gwf_gwtab_note_deadline(t, 500);
+	assert_int_equal(t->next_deadline_ms, 500);
+	gwf_gwtab_note_deadline(t, 900);
+	assert_int_equal(t->next_deadline_ms, 500);
+	gwf_gwtab_note_deadline(t, 100);
+	assert_int_equal(t->next_deadline_ms, 100);
+	free(t);
+}
+
+static void test_expire(void **state)
+{
+	gwf_gwtab_t *t = new_tab(8);
+	gwf_gw_t *g[5];
+	uint32_t out[8], s[5];
+	char uri[16];
+	int i;
+
+	(void)state;
+	for(i = 0; i < 5; i++) {
+		snprintf(uri, sizeof(uri), "sip:%d", i);
+		g[i] = get(t, 0, uri, 0, NULL);
+		s[i] = slot_of(t, g[i]);
+	}
+	/* Nothing noted: nothing due, nothing done. */
+	assert_int_equal(gwf_gwtab_expire(t, 1000000, out, 8), 0);
+
+	gwf_brk_eject(&g[1]->brk, 100, 0);
+	gwf_brk_eject(&g[3]->brk, 300, 0);
+	gwf_brk_eject(&g[4]->brk, 200, 0);
+	gwf_gwtab_note_deadline(t, 100);
+	gwf_gwtab_note_deadline(t, 300);
+	gwf_gwtab_note_deadline(t, 200);
+	assert_int_equal(t->next_deadline_ms, 100);
+	assert_int_equal(gwf_gwtab_expire(t, 99, out, 8), 0);
+	assert_int_equal(g[1]->brk.state, GWF_BRK_OPEN);
+
+	/* Exactly the due ones, and the next deadline is the earliest left. */
+	assert_int_equal(gwf_gwtab_expire(t, 200, out, 8), 2);
+	assert_int_equal(g[1]->brk.state, GWF_BRK_HALF_OPEN);
+	assert_int_equal(g[4]->brk.state, GWF_BRK_HALF_OPEN);
+	assert_int_equal(g[3]->brk.state, GWF_BRK_OPEN);
+	assert_int_equal(g[0]->brk.state, GWF_BRK_CLOSED);
+	assert_true((out[0] == s[1] && out[1] == s[4])
+				|| (out[0] == s[4] && out[1] == s[1]));
+	assert_true(out[0] < out[1]);
+	assert_int_equal(t->next_deadline_ms, 300);
+	assert_int_equal(gwf_gwtab_expire(t, 299, out, 8), 0);
+	assert_int_equal(gwf_gwtab_expire(t, 300, out, 8), 1);
+	assert_int_equal(out[0], s[3]);
+	assert_int_equal(t->next_deadline_ms, UINT64_MAX);
+	assert_int_equal(gwf_gwtab_expire(t, UINT64_MAX - 1, out, 8), 0);
+	free(t);
+}
+
+static void test_expire_scan_only_when_due(void **state)
+{
+	gwf_gwtab_t *t = new_tab(4);
+	gwf_gw_t *g = get(t, 0, "sip:x", 0, NULL);
+	uint32_t out[4];
+
+	(void)state;
+	/* Due, but not noted: the table does not look. */
+	gwf_brk_eject(&g->brk, 10, 0);
+	assert_int_equal(gwf_gwtab_expire(t, 50, out, 4), 0);
+	assert_int_equal(g->brk.state, GWF_BRK_OPEN);
+	/* A too early note (deadline later extended) costs one scan. */
+	gwf_gwtab_note_deadline(t, 10);
+	gwf_brk_eject(&g->brk, 500, 50);
+	assert_int_equal(gwf_gwtab_expire(t, 60, out, 4), 0);
+	assert_int_equal(g->brk.state, GWF_BRK_OPEN);
+	assert_int_equal(t->next_deadline_ms, 550);
+	assert_int_equal(gwf_gwtab_expire(t, 550, out, 4), 1);
+	assert_int_equal(out[0], slot_of(t, g));
+	free(t);
+}
+
+static void test_expire_out_too_small(void **state)
+{
+	gwf_gwtab_t *t = new_tab(8);
+	gwf_gw_t *g[4];
+	uint32_t out[2] = {0, 0}, seen = 0;
+	char uri[16];
+	unsigned n;
+	int i;
+
+	(void)state;
+	for(i = 0; i < 4; i++) {
+		snprintf(uri, sizeof(uri), "sip:%d", i);
+		g[i] = get(t, 0, uri, 0, NULL);
+		gwf_brk_eject(&g[i]->brk, (uint32_t)(10 * (i + 1)), 0);
+		gwf_gwtab_note_deadline(t, g[i]->brk.open_until_ms);
+	}
+	/* g[0..2] due, room for 2: the third waits, next deadline stays due. */
+	n = gwf_gwtab_expire(t, 30, out, 2);
+	assert_int_equal(n, 2);
+	for(i = 0; i < 2; i++)
+		seen |= 1u << out[i];
+	assert_true(t->next_deadline_ms <= 30);
+	assert_int_equal(g[3]->brk.state, GWF_BRK_OPEN);
+	/* No room at all: nothing changes, still due. */
+	assert_int_equal(gwf_gwtab_expire(t, 30, NULL, 0), 0);
+	assert_true(t->next_deadline_ms <= 30);
+	/* The next call continues with the one left. */
+	n = gwf_gwtab_expire(t, 30, out, 2);
+	assert_int_equal(n, 1);
+	seen |= 1u << out[0];
+	assert_int_equal(seen, (1u << slot_of(t, g[0])) | (1u << slot_of(t, g[1]))
+								   | (1u << slot_of(t, g[2])));
+	for(i = 0; i < 3; i++)
+		assert_int_equal(g[i]->brk.state, GWF_BRK_HALF_OPEN);
+	assert_int_equal(g[3]->brk.state, GWF_BRK_OPEN);
+	assert_int_equal(t->next_deadline_ms, 40);
+	free(t);
+}
+
+static void test_rc_names(void **state)
+{
+	(void)state;
+	assert_string_equal(gwf_gwtab_rc_name(GWF_GWTAB_OK), "ok");
+	assert_string_equal(gwf_gwtab_rc_name(GWF_GWTAB_FULL), "full");
+	assert_string_equal(gwf_gwtab_rc_name(GWF_GWTAB_TOOLONG), "uri too long");
+	assert_string_equal(gwf_gwtab_rc_name(GWF_GWTAB_EMPTY), "empty uri");
+	assert_string_equal(gwf_gwtab_rc_name((gwf_gwtab_rc_t)9), "unknown");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+			cmocka_unit_test(test_bytes),
+			cmocka_unit_test(test_init),
+			cmocka_unit_test(test_insert_find),
+			cmocka_unit_test(test_full),
+			cmocka_unit_test(test_uri_length),
+			cmocka_unit_test(test_collisions_probe),
+			cmocka_unit_test(test_many),
+			cmocka_unit_test(test_note_deadline),
+			cmocka_unit_test(test_expire),
+			cmocka_unit_test(test_expire_scan_only_when_due),
+			cmocka_unit_test(test_expire_out_too_small),
+			cmocka_unit_test(test_rc_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
