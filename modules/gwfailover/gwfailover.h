@@ -21,8 +21,8 @@ typedef struct gwf_config
 	gwf_cls_t cls;
 	gwf_brk_cfg_t brk;
 	gwf_backoff_cfg_t backoff;
-	unsigned max_attempts;	   /* forwards per call, the first included */
-	unsigned time_budget_ms;   /* 0: unlimited */
+	unsigned max_attempts;		/* forwards per call, the first included */
+	unsigned time_budget_ms;	/* 0: unlimited */
 	unsigned retry_after_min_s; /* clamp of Retry-After ejections */
 	unsigned retry_after_max_s;
 	unsigned max_gateways;

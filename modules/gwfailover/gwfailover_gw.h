@@ -10,11 +10,17 @@
 #ifndef GWFAILOVER_GW_H
 #define GWFAILOVER_GW_H
 
+#include "core/str.h"
+
 #include "gwf_gwtab.h"
 
 /* Allocate and initialise the table for <max_gw> gateways in shm.
  * mod_init only. Returns 0 or -1 (logged). */
 int gwf_gw_init(unsigned max_gw);
+
+/* Allocate the lock that orders dispatcher updates; mod_init only. */
+int gwf_gw_init_sync(void);
+void gwf_gw_destroy_sync(void);
 
 /* Free the table; destroy only. */
 void gwf_gw_destroy(void);
@@ -27,5 +33,35 @@ void gwf_gw_unlock(void);
 
 /* The table (shm, same address in every process). */
 gwf_gwtab_t *gwf_gw_table(void);
+
+/* Slot of gateway (<set>, <uri>), added if new. Returns the slot index, or
+ * -1 (logged once) when the table is full or the URI is unusable. */
+int gwf_gw_lookup(int set, str *uri);
+
+/* Is the gateway in slot <idx> worth choosing now (breaker not OPEN, and in
+ * HALF_OPEN a trial slot free)? Read-only. Returns 1 or 0. */
+int gwf_gw_selectable(int idx);
+
+/* Take the right to send one call to slot <idx>: 1 (with *trial set, 0 if
+ * not a trial call) or 0 when the breaker refuses. */
+int gwf_gw_acquire(int idx, uint32_t *trial);
+
+/* A call the script routed (ds_select_dst) is being forwarded to slot
+ * <idx>: if the gateway is on trial it takes a trial slot when one is free.
+ * Returns the trial token (0: none). */
+uint32_t gwf_gw_note_forward(int idx);
+
+/* Outcomes of one call sent to slot <idx> holding trial token <trial>. */
+void gwf_gw_success(int idx, uint32_t trial);
+void gwf_gw_neutral(int idx, uint32_t trial);
+/* A failure classified with health effect <health> (COUNT, IGNORE or
+ * EJECT); <eject_ms> is how long an EJECT lasts. */
+void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
+		gwf_health_t health, uint32_t eject_ms);
+
+/* Timer work: OPEN breakers past their deadline become HALF_OPEN, and OPEN
+ * gateways the dispatcher made active again (its OPTIONS probing, or an
+ * operator) go HALF_OPEN early. Resume process only. */
+void gwf_gw_timer(uint64_t now_ms);
 
 #endif

@@ -15,8 +15,13 @@
 #include "core/mem/mem.h"
 #include "core/sr_module.h"
 
+#include "core/kemi.h"
+#include "core/route.h"
+
 #include "gwfailover.h"
+#include "gwfailover_ds.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_tm.h"
 
 MODULE_VERSION
 
@@ -44,6 +49,8 @@ static int gwf_retry_after_min_s = 1;
 static int gwf_retry_after_max_s = 300;
 static int gwf_max_gateways = 1024;
 static int gwf_resume_interval_ms = 10;
+static int gwf_exhausted_code = 0;
+static char *gwf_exhausted_reason = "No gateway available";
 
 /* The 'rule' lines in config order, kept (pkg) until mod_init layers them on
  * top of the default table; each was already checked when it was parsed. */
@@ -57,10 +64,16 @@ static gwf_rule_line_t *_gwf_rule_lines = NULL;
 static int gwf_param_rule(modparam_t type, void *val);
 static int gwf_param_jitter(modparam_t type, void *val);
 static int mod_init(void);
+static int child_init(int rank);
 static void mod_destroy(void);
+static int w_gwf_failover(sip_msg_t *msg, char *p1, char *p2);
+static int w_gwf_resume(sip_msg_t *msg, char *p1, char *p2);
 
 /* clang-format off */
 static cmd_export_t cmds[] = {
+	{"gwf_failover", (cmd_function)w_gwf_failover, 0, 0, 0, FAILURE_ROUTE},
+	/* internal: run by t_continue() in the resume process */
+	{"_gwf_resume",  (cmd_function)w_gwf_resume,   0, 0, 0, FAILURE_ROUTE},
 	{0, 0, 0, 0, 0, 0}
 };
 
@@ -81,6 +94,8 @@ static param_export_t params[] = {
 	{"retry_after_max_s",  PARAM_INT, &gwf_retry_after_max_s},
 	{"max_gateways",       PARAM_INT, &gwf_max_gateways},
 	{"resume_interval_ms", PARAM_INT, &gwf_resume_interval_ms},
+	{"exhausted_code",     PARAM_INT, &gwf_exhausted_code},
+	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
 	{0, 0, 0}
 };
 
@@ -93,10 +108,25 @@ struct module_exports exports = {
 	0,               /* exported pseudo-variables */
 	0,               /* response handling function */
 	mod_init,        /* module initialization function */
-	0,               /* per-child init function */
+	child_init,      /* per-child init function */
 	mod_destroy      /* module exit function */
 };
+
+static sr_kemi_t sr_kemi_gwfailover_exports[] = {
+	{ str_init("gwfailover"), str_init("gwf_failover"),
+		SR_KEMIP_INT, gwf_failover,
+		{ SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE,
+			SR_KEMIP_NONE, SR_KEMIP_NONE, SR_KEMIP_NONE }
+	},
+	{ {0, 0}, {0, 0}, 0, NULL, { 0, 0, 0, 0, 0, 0 } }
+};
 /* clang-format on */
+
+int mod_register(char *path, int *dlflags, void *p1, void *p2)
+{
+	sr_kemi_modules_add(sr_kemi_gwfailover_exports);
+	return 0;
+}
 
 uint64_t gwf_now_ms(void)
 {
@@ -202,8 +232,10 @@ static int gwf_build_config(void)
 	rc |= gwf_check_int("default_rules", gwf_default_rules, 0, 1);
 	rc |= gwf_check_int(
 			"delay_base_ms", gwf_delay_base_ms, 0, GWF_DELAY_LIMIT_MS);
-	rc |= gwf_check_int("delay_min_ms", gwf_delay_min_ms, 0, GWF_DELAY_LIMIT_MS);
-	rc |= gwf_check_int("delay_max_ms", gwf_delay_max_ms, 0, GWF_DELAY_LIMIT_MS);
+	rc |= gwf_check_int(
+			"delay_min_ms", gwf_delay_min_ms, 0, GWF_DELAY_LIMIT_MS);
+	rc |= gwf_check_int(
+			"delay_max_ms", gwf_delay_max_ms, 0, GWF_DELAY_LIMIT_MS);
 	rc |= gwf_check_int(
 			"max_attempts", gwf_max_attempts, 1, GWF_MAX_ATTEMPTS_LIMIT);
 	rc |= gwf_check_int("time_budget_ms", gwf_time_budget_ms, 0, 3600000);
@@ -221,6 +253,18 @@ static int gwf_build_config(void)
 		LM_ERR("modparam 'delay_min_ms' (%d) must not exceed 'delay_max_ms'"
 			   " (%d)\n",
 				gwf_delay_min_ms, gwf_delay_max_ms);
+		return -1;
+	}
+	if(gwf_exhausted_code != 0
+			&& (gwf_exhausted_code < 300 || gwf_exhausted_code > 699)) {
+		LM_ERR("modparam 'exhausted_code' must be 0 (relay the gateway's"
+			   " failure) or a final code in 300..699 (got %d)\n",
+				gwf_exhausted_code);
+		return -1;
+	}
+	if(gwf_exhausted_reason == NULL || strlen(gwf_exhausted_reason) == 0
+			|| strlen(gwf_exhausted_reason) > 63) {
+		LM_ERR("modparam 'exhausted_reason' must be 1..63 characters\n");
 		return -1;
 	}
 	if(gwf_retry_after_min_s > gwf_retry_after_max_s) {
@@ -289,12 +333,35 @@ static int mod_init(void)
 	gwf_free_rule_lines();
 	if(rc < 0)
 		return -1;
-	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0)
+	gwf_tm_set_exhausted_reply(gwf_exhausted_code, gwf_exhausted_reason);
+	if(gwf_ds_init() < 0)
+		return -1;
+	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0)
+		return -1;
+	if(gwf_tm_init() < 0)
 		return -1;
 	return 0;
 }
 
+static int child_init(int rank)
+{
+	return gwf_tm_child_init(rank);
+}
+
 static void mod_destroy(void)
 {
+	gwf_tm_destroy();
+	gwf_gw_destroy_sync();
 	gwf_gw_destroy();
+}
+
+/* Native cfg: 0 ends the script, which is what a suspended call needs. */
+static int w_gwf_failover(sip_msg_t *msg, char *p1, char *p2)
+{
+	return gwf_failover(msg);
+}
+
+static int w_gwf_resume(sip_msg_t *msg, char *p1, char *p2)
+{
+	return gwf_resume(msg);
 }

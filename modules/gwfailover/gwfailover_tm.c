@@ -1,0 +1,508 @@
+/*
+ * gwfailover - the failover path: failure_route entry, delayed re-forward
+ * through tm suspend/continue, and the resume process.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include "core/dprint.h"
+#include "core/globals.h"
+#include "core/locking.h"
+#include "core/mem/shm_mem.h"
+#include "core/rand/kam_rand.h"
+#include "core/receive.h"
+#include "core/route.h"
+#include "core/route_struct.h"
+#include "core/sr_module.h"
+#include "core/timer.h"
+#include "core/timer_proc.h"
+#include "modules/tm/tm_load.h"
+
+#include "gwf_sipmsg.h"
+#include "gwfailover.h"
+#include "gwfailover_ds.h"
+#include "gwfailover_gw.h"
+#include "gwfailover_tm.h"
+#include "gwfailover_txn.h"
+
+/* How much longer than the delay the suspended transaction's blind branch
+ * may live: its fr_timer must not fire before the resume process runs. */
+#define GWF_BLIND_MARGIN_MS 5000
+/* Below this much time left in the budget, a new attempt is pointless. */
+#define GWF_MIN_ATTEMPT_MS 100
+#define GWF_REASON_MAX 64
+
+/* One suspended call waiting for its delay. */
+typedef struct gwf_qitem
+{
+	unsigned int tindex; /* (hash index, label): the only safe handle on a */
+	unsigned int tlabel; /* transaction across processes and time */
+	uint64_t due_ms;
+	int fr_idx;			   /* failure route to re-arm */
+	unsigned int fr_ticks; /* fr_timer to restore after the blind branch */
+	gwf_action_t action;   /* FAILOVER or RETRY */
+	int last_code;		   /* for the final reply if nothing is left */
+	char last_reason[GWF_REASON_MAX];
+	struct gwf_qitem *next; /* sorted by due_ms */
+} gwf_qitem_t;
+
+typedef struct gwf_queue
+{
+	gen_lock_t lock;
+	gwf_qitem_t *head;
+	unsigned len;
+} gwf_queue_t;
+
+static struct tm_binds _gwf_tmb;
+static tm_xapi_t _gwf_xtmb;
+static gwf_queue_t *_gwf_queue = NULL;
+static struct action *_gwf_resume_act = NULL;
+/* The item being resumed in this process: t_continue() runs gwf_resume()
+ * synchronously, so a process-local pointer hands it over. */
+static gwf_qitem_t *_gwf_resuming = NULL;
+static int _gwf_exhausted_code = 0;
+static char _gwf_exhausted_reason[GWF_REASON_MAX] = "No gateway available";
+
+void gwf_tm_set_exhausted_reply(int code, const char *reason)
+{
+	_gwf_exhausted_code = code;
+	if(reason != NULL && *reason != '\0')
+		snprintf(_gwf_exhausted_reason, sizeof(_gwf_exhausted_reason), "%s",
+				reason);
+}
+
+static void gwf_timer_exec(unsigned int ticks, void *param);
+
+int gwf_tm_init(void)
+{
+	ksr_cmd_export_t *ce;
+
+	if(load_tm_api(&_gwf_tmb) < 0 || tm_load_xapi(&_gwf_xtmb) < 0) {
+		LM_ERR("cannot bind the tm API: load tm.so before gwfailover.so\n");
+		return -1;
+	}
+	if(gwf_txn_init(&_gwf_tmb) < 0)
+		return -1;
+	_gwf_queue = shm_malloc(sizeof(*_gwf_queue));
+	if(_gwf_queue == NULL) {
+		SHM_MEM_ERROR_FMT("resume queue\n");
+		return -1;
+	}
+	memset(_gwf_queue, 0, sizeof(*_gwf_queue));
+	if(lock_init(&_gwf_queue->lock) == NULL) {
+		LM_ERR("cannot init the resume queue lock\n");
+		return -1;
+	}
+	/* t_continue() runs an action list: build one that calls our own
+	 * internal export. Built before fork, so valid in every process, and
+	 * independent of the script engine (native or KEMI). */
+	ce = find_export_record("_gwf_resume", 0, 0);
+	if(ce == NULL) {
+		LM_CRIT("BUG: internal export _gwf_resume not found\n");
+		return -1;
+	}
+	_gwf_resume_act = mk_action(MODULE0_T, 2, MODEXP_ST, ce, NUMBER_ST, 0);
+	if(_gwf_resume_act == NULL) {
+		LM_ERR("cannot build the resume action\n");
+		return -1;
+	}
+	register_basic_timers(1);
+	return 0;
+}
+
+int gwf_tm_child_init(int rank)
+{
+	if(rank != PROC_MAIN)
+		return 0;
+	/* make_sock=1: the resume process relays SIP, so it needs its own
+	 * send sockets. */
+	if(fork_basic_utimer(PROC_TIMER, "gwfailover resume", 1, gwf_timer_exec,
+			   NULL, _gwf_cfg.resume_interval_ms * 1000u)
+			< 0) {
+		LM_ERR("cannot fork the resume process\n");
+		return -1;
+	}
+	return 0;
+}
+
+void gwf_tm_destroy(void)
+{
+	gwf_qitem_t *it;
+
+	if(_gwf_queue == NULL)
+		return;
+	while((it = _gwf_queue->head) != NULL) {
+		_gwf_queue->head = it->next;
+		shm_free(it);
+	}
+	shm_free(_gwf_queue);
+	_gwf_queue = NULL;
+}
+
+static void gwf_queue_push(gwf_qitem_t *it)
+{
+	gwf_qitem_t **pp;
+
+	lock_get(&_gwf_queue->lock);
+	for(pp = &_gwf_queue->head; *pp != NULL && (*pp)->due_ms <= it->due_ms;
+			pp = &(*pp)->next)
+		;
+	it->next = *pp;
+	*pp = it;
+	_gwf_queue->len++;
+	lock_release(&_gwf_queue->lock);
+}
+
+static gwf_qitem_t *gwf_queue_pop_due(uint64_t now_ms)
+{
+	gwf_qitem_t *it;
+
+	lock_get(&_gwf_queue->lock);
+	it = _gwf_queue->head;
+	if(it != NULL && it->due_ms <= now_ms) {
+		_gwf_queue->head = it->next;
+		_gwf_queue->len--;
+	} else {
+		it = NULL;
+	}
+	lock_release(&_gwf_queue->lock);
+	return it;
+}
+
+/* ---- choosing and forwarding the next attempt ---- */
+
+/* Is some destination after the current head usable now? Checked before
+ * suspending, so a call with nowhere to go fails at once. */
+static int gwf_candidate_ok(int set, str *uri)
+{
+	int idx;
+
+	if(!gwf_ds_is_active(set, uri))
+		return 0;
+	idx = gwf_gw_lookup(set, uri);
+	return idx < 0 || gwf_gw_selectable(idx);
+}
+
+/* Budget left for the call, in ms; UINT32_MAX when there is no budget. */
+static uint32_t gwf_budget_left(gwf_txn_t *txn, uint64_t now)
+{
+	uint64_t used = now - txn->start_ms;
+
+	if(_gwf_cfg.time_budget_ms == 0)
+		return UINT32_MAX;
+	return used >= _gwf_cfg.time_budget_ms
+				   ? 0
+				   : (uint32_t)(_gwf_cfg.time_budget_ms - used);
+}
+
+/* Point the call at the next usable destination and relay it.
+ * <action> RETRY tries the current head first. Returns 1 relayed, -1
+ * nothing usable left, -2 relay error. */
+static int gwf_forward_next(
+		sip_msg_t *msg, gwf_txn_t *txn, gwf_action_t action, int fr_idx)
+{
+	struct cell *t = _gwf_tmb.t_gett();
+	uint32_t trial = 0, left;
+	int set, idx = -1, found = 0;
+	str uri;
+
+	if(action == GWF_ACT_RETRY && gwf_ds_head(&set, &uri) == 0) {
+		idx = gwf_gw_lookup(set, &uri);
+		if(gwf_ds_is_active(set, &uri)
+				&& (idx < 0 || gwf_gw_acquire(idx, &trial))) {
+			found = gwf_ds_use_head(msg) == 0;
+		}
+	}
+	while(!found) {
+		if(gwf_ds_next(msg) < 0 || gwf_ds_head(&set, &uri) < 0)
+			return -1;
+		if(!gwf_ds_is_active(set, &uri)) {
+			LM_DBG("skipping %.*s: inactive in dispatcher\n", uri.len, uri.s);
+			continue;
+		}
+		idx = gwf_gw_lookup(set, &uri);
+		if(idx >= 0 && !gwf_gw_acquire(idx, &trial)) {
+			LM_DBG("skipping %.*s: breaker open\n", uri.len, uri.s);
+			continue;
+		}
+		found = 1;
+	}
+
+	/* A silent gateway must not outlive the budget: cap the new branch's
+	 * fr_timer (not fr_inv_timer: once it rings, the budget is met). */
+	left = gwf_budget_left(txn, gwf_now_ms());
+	if(left != UINT32_MAX && t != NULL && t != T_UNDEFINED
+			&& left < TICKS_TO_MS(t->fr_timeout))
+		_gwf_tmb.set_fr(msg, 0, left);
+
+	gwf_txn_set_pending(idx, trial);
+	_gwf_xtmb.t_on_failure((unsigned int)fr_idx);
+	if(_gwf_tmb.t_relay(msg, 0, 0) < 0) {
+		gwf_txn_clear_pending();
+		if(idx >= 0)
+			gwf_gw_neutral(idx, trial);
+		LM_ERR("relaying to %.*s failed\n", uri.len, uri.s);
+		return -2;
+	}
+	return 1;
+}
+
+/* Final reply when nothing is left after a delay: tm cannot relay the
+ * gateway's reply any more, so generate its code (503 as 500, RFC 3261
+ * 16.7) unless exhausted_code says otherwise. */
+static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
+{
+	if(_gwf_exhausted_code != 0) {
+		code = _gwf_exhausted_code;
+		reason = _gwf_exhausted_reason;
+	} else if(code == 503 || code < 300) {
+		code = 500;
+		reason = _gwf_exhausted_reason;
+	}
+	if(_gwf_tmb.t_reply(msg, (unsigned int)code, reason) < 0)
+		LM_ERR("cannot send the final %d reply\n", code);
+}
+
+/* ---- failure_route entry ---- */
+
+int gwf_failover(sip_msg_t *msg)
+{
+	struct cell *t;
+	struct ua_client *uac;
+	gwf_txn_t *txn;
+	gwf_failure_t f;
+	gwf_verdict_t v;
+	gwf_qitem_t *it;
+	uint64_t now;
+	uint32_t delay, left, eject_ms;
+	int b, set, idx, fr_idx, rc, has_next;
+	unsigned int ti, tl, fr_ticks;
+	str uri, reason = STR_NULL;
+
+	if(!is_route_type(FAILURE_ROUTE)) {
+		LM_ERR("gwf_failover() must be called from failure_route\n");
+		return GWF_RC_ERROR;
+	}
+	t = _gwf_tmb.t_gett();
+	if(t == NULL || t == T_UNDEFINED) {
+		LM_ERR("gwf_failover(): no transaction\n");
+		return GWF_RC_ERROR;
+	}
+	if(t->flags & T_CANCELED)
+		return GWF_RC_CANCELED;
+	b = _gwf_tmb.t_get_picked_branch();
+	if(b < 0 || b >= (int)t->nr_of_outgoings) {
+		LM_ERR("[%u:%u] gwf_failover(): no picked branch\n", t->hash_index,
+				t->label);
+		return GWF_RC_ERROR;
+	}
+	txn = gwf_txn_get(t);
+	if(txn == NULL) {
+		LM_ERR("[%u:%u] gwf_failover(): not an INVITE transaction\n",
+				t->hash_index, t->label);
+		return GWF_RC_ERROR;
+	}
+	if(gwf_ds_head(&set, &uri) < 0) {
+		LM_ERR("[%u:%u] gwf_failover(): no dispatcher destination: the"
+			   " request did not go through ds_select_dst()\n",
+				t->hash_index, t->label);
+		return GWF_RC_ERROR;
+	}
+
+	/* What failed, and how. */
+	uac = &t->uac[b];
+	f.code = (int)uac->last_received;
+	f.local_timeout = (uac->reply == FAKED_REPLY && f.code == 408);
+	f.retry_after_s = -1;
+	if(uac->reply != NULL && uac->reply != FAKED_REPLY) {
+		f.retry_after_s = gwf_sip_retry_after(uac->reply->buf, uac->reply->len);
+		reason = uac->reply->first_line.u.reply.reason;
+	}
+	v = gwf_cls_classify(&_gwf_cfg.cls, &f);
+
+	/* The branch map names the gateway exactly; the xavp head is the same
+	 * gateway unless the script moved it. */
+	idx = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].gw : -1;
+	if(idx < 0)
+		idx = gwf_gw_lookup(set, &uri);
+	if(idx >= 0 && !(b < GWF_TXN_MAX_BRANCHES && txn->br[b].done)) {
+		if(b < GWF_TXN_MAX_BRANCHES)
+			txn->br[b].done = 1;
+		eject_ms = _gwf_cfg.brk.open_ms;
+		if(f.retry_after_s >= 0) {
+			eject_ms = (uint32_t)f.retry_after_s;
+			if(eject_ms < _gwf_cfg.retry_after_min_s)
+				eject_ms = _gwf_cfg.retry_after_min_s;
+			if(eject_ms > _gwf_cfg.retry_after_max_s)
+				eject_ms = _gwf_cfg.retry_after_max_s;
+			eject_ms *= 1000u;
+		}
+		gwf_gw_failure(idx, b < GWF_TXN_MAX_BRANCHES ? txn->br[b].trial : 0, &f,
+				v.health, eject_ms);
+	}
+	LM_DBG("[%u:%u] %.*s failed with %d%s: %s, %s (attempt %u)\n",
+			t->hash_index, t->label, uri.len, uri.s, f.code,
+			f.local_timeout ? " (local timeout)" : "",
+			gwf_action_name(v.action), gwf_health_name(v.health),
+			txn->attempts);
+
+	if(v.action == GWF_ACT_STOP)
+		return GWF_RC_STOP;
+
+	/* Limits, decided now so the caller is not kept waiting for nothing.
+	 * Returning lets tm relay the gateway's failure upstream. */
+	now = gwf_now_ms();
+	left = gwf_budget_left(txn, now);
+	if(txn->attempts >= _gwf_cfg.max_attempts || left < GWF_MIN_ATTEMPT_MS) {
+		LM_INFO("[%u:%u] no further attempt: %s\n", t->hash_index, t->label,
+				txn->attempts >= _gwf_cfg.max_attempts ? "attempt limit"
+													   : "time budget");
+		goto exhausted;
+	}
+	has_next = 0;
+	if(v.action == GWF_ACT_RETRY)
+		has_next = gwf_candidate_ok(set, &uri);
+	if(!has_next)
+		has_next = gwf_ds_any_after_head(gwf_candidate_ok);
+	if(!has_next) {
+		LM_INFO("[%u:%u] no healthy gateway left\n", t->hash_index, t->label);
+		goto exhausted;
+	}
+
+	delay = gwf_backoff_ms(&_gwf_cfg.backoff, txn->attempts - 1u,
+			txn->prev_delay_ms,
+			(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16));
+	txn->prev_delay_ms = delay;
+	if(left != UINT32_MAX && (uint64_t)delay + GWF_MIN_ATTEMPT_MS > left) {
+		LM_INFO("[%u:%u] no further attempt: delay %u ms exceeds the time"
+				" budget\n",
+				t->hash_index, t->label, delay);
+		goto exhausted;
+	}
+	/* Each suspension costs a blind branch, each attempt a branch. */
+	if(delay > 0 && (unsigned)t->nr_of_outgoings + 2 > sr_dst_max_branches) {
+		LM_INFO("[%u:%u] no further attempt: max_branches reached\n",
+				t->hash_index, t->label);
+		goto exhausted;
+	}
+	fr_idx = (int)uac->on_failure;
+
+	if(delay == 0) {
+		rc = gwf_forward_next(msg, txn, v.action, fr_idx);
+		if(rc > 0)
+			return GWF_RC_FORWARDED;
+		goto exhausted;
+	}
+
+	it = shm_malloc(sizeof(*it));
+	if(it == NULL) {
+		SHM_MEM_ERROR_FMT("resume item\n");
+		return GWF_RC_ERROR;
+	}
+	memset(it, 0, sizeof(*it));
+	it->due_ms = now + delay;
+	it->fr_idx = fr_idx;
+	it->action = v.action;
+	it->last_code = f.code;
+	if(reason.len > 0)
+		snprintf(it->last_reason, sizeof(it->last_reason), "%.*s",
+				reason.len < GWF_REASON_MAX ? reason.len : GWF_REASON_MAX - 1,
+				reason.s);
+	else
+		snprintf(it->last_reason, sizeof(it->last_reason), "%s",
+				f.local_timeout ? "Request Timeout" : "Gateway Failure");
+	/* The blind branch t_suspend() adds times out after fr_timer: make it
+	 * outlive the delay, and restore fr_timer on resume. */
+	fr_ticks = t->fr_timeout;
+	it->fr_ticks = fr_ticks;
+	_gwf_tmb.set_fr(msg, 0, delay + GWF_BLIND_MARGIN_MS);
+	rc = _gwf_tmb.t_suspend(msg, &ti, &tl);
+	if(rc != 0) {
+		/* 1: cancelled meanwhile; <0: already replied or error */
+		t->fr_timeout = fr_ticks;
+		shm_free(it);
+		if(rc == 1)
+			return GWF_RC_CANCELED;
+		LM_ERR("[%u:%u] cannot suspend the transaction (%d)\n", t->hash_index,
+				t->label, rc);
+		return GWF_RC_ERROR;
+	}
+	it->tindex = ti;
+	it->tlabel = tl;
+	gwf_queue_push(it);
+	LM_DBG("[%u:%u] re-forward in %u ms\n", ti, tl, delay);
+	return GWF_RC_SUSPENDED;
+
+exhausted:
+	if(_gwf_exhausted_code != 0
+			&& _gwf_tmb.t_reply(msg, (unsigned int)_gwf_exhausted_code,
+					   _gwf_exhausted_reason)
+					   < 0)
+		LM_ERR("cannot send the final %d reply\n", _gwf_exhausted_code);
+	return GWF_RC_EXHAUSTED;
+}
+
+/* ---- resume process ---- */
+
+int gwf_resume(sip_msg_t *msg)
+{
+	gwf_qitem_t *it = _gwf_resuming;
+	struct cell *t;
+	gwf_txn_t *txn;
+	int rc;
+
+	if(it == NULL) {
+		LM_ERR("_gwf_resume() is internal to gwfailover\n");
+		return -1;
+	}
+	t = _gwf_tmb.t_gett();
+	if(t == NULL || t == T_UNDEFINED) {
+		LM_CRIT("BUG: resumed without a transaction\n");
+		return -1;
+	}
+	t->fr_timeout = it->fr_ticks;
+	txn = gwf_txn_get(t);
+	if(txn == NULL) {
+		LM_CRIT("BUG: [%u:%u] resumed transaction is not tracked\n",
+				t->hash_index, t->label);
+		gwf_reply_exhausted(msg, 500, "Server Internal Error");
+		return 0;
+	}
+	if(gwf_budget_left(txn, gwf_now_ms()) < GWF_MIN_ATTEMPT_MS) {
+		LM_INFO("[%u:%u] no further attempt: time budget\n", t->hash_index,
+				t->label);
+		gwf_reply_exhausted(msg, it->last_code, it->last_reason);
+		return 0;
+	}
+	rc = gwf_forward_next(msg, txn, it->action, it->fr_idx);
+	if(rc < 0) {
+		if(rc == -1)
+			LM_INFO("[%u:%u] no healthy gateway left after the delay\n",
+					t->hash_index, t->label);
+		gwf_reply_exhausted(msg, rc == -1 ? it->last_code : 500,
+				rc == -1 ? it->last_reason : "Server Internal Error");
+	}
+	return 0;
+}
+
+static void gwf_timer_exec(unsigned int ticks, void *param)
+{
+	uint64_t now = gwf_now_ms();
+	gwf_qitem_t *it;
+	int rc;
+
+	while((it = gwf_queue_pop_due(now)) != NULL) {
+		_gwf_resuming = it;
+		rc = _gwf_tmb.t_continue(it->tindex, it->tlabel, _gwf_resume_act);
+		_gwf_resuming = NULL;
+		ksr_msg_env_reset();
+		if(rc < 0 || rc == 1)
+			LM_DBG("[%u:%u] not resumed (%d): cancelled or timed out\n",
+					it->tindex, it->tlabel, rc);
+		shm_free(it);
+	}
+	gwf_gw_timer(now);
+}

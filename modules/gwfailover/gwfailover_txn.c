@@ -1,0 +1,159 @@
+/*
+ * gwfailover - per-transaction tracking: which gateway each branch went to,
+ * so a final 2xx can be credited to the gateway that sent it.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include "core/dprint.h"
+#include "core/mem/shm_mem.h"
+#include "core/parser/msg_parser.h"
+
+#include "gwfailover.h"
+#include "gwfailover_ds.h"
+#include "gwfailover_gw.h"
+#include "gwfailover_txn.h"
+
+static struct tm_binds *_gwf_txn_tmb = NULL;
+static int _gwf_pending_gw = -1;
+static uint32_t _gwf_pending_trial = 0;
+static int _gwf_pending_set = 0;
+
+static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps);
+
+void gwf_txn_set_pending(int gw, uint32_t trial)
+{
+	_gwf_pending_gw = gw;
+	_gwf_pending_trial = trial;
+	_gwf_pending_set = 1;
+}
+
+void gwf_txn_clear_pending(void)
+{
+	_gwf_pending_set = 0;
+	_gwf_pending_gw = -1;
+	_gwf_pending_trial = 0;
+}
+
+static void gwf_txn_release(void *param)
+{
+	shm_free(param);
+}
+
+/* A new transaction: track INVITEs only (failover applies to them). */
+static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
+{
+	gwf_txn_t *txn;
+	int i;
+
+	if(ps->req == NULL || ps->req->first_line.type != SIP_REQUEST
+			|| ps->req->REQ_METHOD != METHOD_INVITE)
+		return;
+	txn = shm_malloc(sizeof(*txn));
+	if(txn == NULL) {
+		SHM_MEM_ERROR_FMT("transaction state\n");
+		return;
+	}
+	memset(txn, 0, sizeof(*txn));
+	txn->start_ms = gwf_now_ms();
+	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
+		txn->br[i].gw = -1;
+	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
+			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_OUT | TMCB_DESTROY,
+			   gwf_txn_cb, txn, gwf_txn_release)
+			<= 0) {
+		LM_ERR("cannot register transaction callbacks\n");
+		shm_free(txn);
+	}
+}
+
+int gwf_txn_init(struct tm_binds *tmb)
+{
+	_gwf_txn_tmb = tmb;
+	if(tmb->register_tmcb(0, 0, TMCB_REQUEST_IN, gwf_txn_new, 0, 0) <= 0) {
+		LM_ERR("cannot register the TMCB_REQUEST_IN callback\n");
+		return -1;
+	}
+	return 0;
+}
+
+gwf_txn_t *gwf_txn_get(struct cell *t)
+{
+	struct tm_callback *cb;
+
+	/* tm only prepends to this list, so a read-only walk is safe. */
+	for(cb = (struct tm_callback *)t->tmcb_hl.first; cb != NULL;
+			cb = cb->next) {
+		if(cb->callback == gwf_txn_cb)
+			return (gwf_txn_t *)cb->param;
+	}
+	return NULL;
+}
+
+/* A branch is being forwarded: remember its gateway and, for a gateway on
+ * trial, hold a trial slot for it. */
+static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
+{
+	unsigned b = t->nr_of_outgoings;
+	int gw = -1, set;
+	uint32_t trial = 0;
+	str uri;
+
+	if(b >= GWF_TXN_MAX_BRANCHES)
+		return;
+	if(_gwf_pending_set) {
+		gw = _gwf_pending_gw;
+		trial = _gwf_pending_trial;
+		gwf_txn_clear_pending();
+	} else if(gwf_ds_head(&set, &uri) == 0) {
+		/* First forward, chosen by ds_select_dst() in the script. */
+		gw = gwf_gw_lookup(set, &uri);
+		if(gw >= 0)
+			trial = gwf_gw_note_forward(gw);
+	}
+	txn->br[b].gw = gw;
+	txn->br[b].trial = trial;
+	txn->br[b].done = 0;
+	if(gw >= 0)
+		txn->attempts++;
+}
+
+static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
+{
+	gwf_txn_t *txn = (gwf_txn_t *)*ps->param;
+	int b, i;
+
+	if(txn == NULL)
+		return;
+	switch(type) {
+		case TMCB_REQUEST_FWDED:
+			gwf_txn_forwarded(t, txn);
+			break;
+		case TMCB_RESPONSE_OUT:
+			/* Only a 2xx the gateway really sent is a success; the
+			 * relayed branch says which gateway that was. */
+			if(ps->code < 200 || ps->code >= 300 || ps->rpl == FAKED_REPLY)
+				return;
+			b = t->relayed_reply_branch;
+			if(b < 0 || b >= GWF_TXN_MAX_BRANCHES || txn->br[b].gw < 0
+					|| txn->br[b].done)
+				return;
+			txn->br[b].done = 1;
+			gwf_gw_success(txn->br[b].gw, txn->br[b].trial);
+			break;
+		case TMCB_DESTROY:
+			/* Trial slots of branches whose outcome never reached us
+			 * (CANCEL, script not calling gwf_failover()) go back. */
+			for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++) {
+				if(txn->br[i].gw >= 0 && txn->br[i].trial != 0
+						&& !txn->br[i].done) {
+					txn->br[i].done = 1;
+					gwf_gw_neutral(txn->br[i].gw, txn->br[i].trial);
+				}
+			}
+			break;
+	}
+}

@@ -1,0 +1,53 @@
+/*
+ * gwfailover - per-transaction tracking: which gateway each branch went to,
+ * so a final 2xx can be credited to the gateway that sent it.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#ifndef GWFAILOVER_TXN_H
+#define GWFAILOVER_TXN_H
+
+#include <stdint.h>
+
+#include "modules/tm/tm_load.h"
+
+/* tm's hard limit on branches per transaction (MAX_BRANCHES_LIMIT). */
+#define GWF_TXN_MAX_BRANCHES 32
+
+typedef struct gwf_txn_branch
+{
+	int32_t gw;		/* gateway table slot; -1: not a dispatcher gateway */
+	uint32_t trial; /* breaker trial token (0: none) */
+	uint8_t done;	/* outcome already recorded */
+} gwf_txn_branch_t;
+
+/* State of one INVITE transaction, in shm, freed with the transaction.
+ * Touched from failure_route, the resume process and tm callbacks of the
+ * same transaction, which tm serialises with its reply lock. */
+typedef struct gwf_txn
+{
+	uint64_t start_ms;		/* when the transaction was created */
+	uint32_t prev_delay_ms; /* last delay before a re-forward */
+	uint16_t attempts;		/* forwards to gateways so far */
+	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
+} gwf_txn_t;
+
+/* Bind tm and register the global TMCB_REQUEST_IN hook. mod_init only.
+ * Returns 0 or -1 (logged). */
+int gwf_txn_init(struct tm_binds *tmb);
+
+/* The tracking state of <t>, or NULL if <t> is not an INVITE transaction
+ * created after the module loaded. */
+gwf_txn_t *gwf_txn_get(struct cell *t);
+
+/* The next branch this process forwards goes to gateway slot <gw> holding
+ * trial token <trial>: the forward hook records that instead of looking the
+ * gateway up again. Process-local, consumed by the next forward. */
+void gwf_txn_set_pending(int gw, uint32_t trial);
+void gwf_txn_clear_pending(void);
+
+#endif
