@@ -32,17 +32,28 @@ def pytest_runtest_makereport(item, call):
     setattr(item, "rep_" + rep.when, rep)
 
 
+# Lines that must never appear in the log of a Kamailio that started
+# normally: a crash, a tm/core bug report, or memory trouble.
+BAD_LOG = ("CRITICAL:", "BUG:", "signal 11", "Segmentation", "core dumped",
+           "could not allocate shared memory", "no picked branch")
+
+
 @pytest.fixture
 def run(request):
     r = harness.Run(request.node.name, LOGS_ROOT)
     yield r
     r.stop_all()
+    for k in getattr(r, "kamailios", []):
+        if k.expect_start:
+            bad = [line for line in k.log().splitlines()
+                   if any(b in line for b in BAD_LOG)]
+            assert not bad, "kamailio log has:\n" + "\n".join(bad[:20])
     failed = any(getattr(request.node, "rep_" + w, None) is not None
                  and getattr(request.node, "rep_" + w).failed
                  for w in ("setup", "call"))
     if failed:
         print("\nlogs kept in %s" % r.dir)
-    else:
+    elif not os.environ.get("GWF_KEEP_LOGS"):
         shutil.rmtree(r.dir, ignore_errors=True)
 
 

@@ -98,7 +98,8 @@ class Proc:
                                % (self.name, self.pid, timeout))
 
     def output(self):
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
@@ -240,10 +241,10 @@ def parse_trace(path):
 class Gateway:
     """A sipp UAS on 127.0.0.1:<port> playing one scenario."""
 
-    def __init__(self, run, name, scenario, **subst):
+    def __init__(self, run, name, scenario, port=None, **subst):
         self.run = run
         self.name = name
-        self.port = free_udp_port()
+        self.port = port or free_udp_port()
         self.uri = "sip:127.0.0.1:%d" % self.port
         self.trace = run.path(name + "_messages.log")
         scen = run.template(scenario, **subst) if subst else \
@@ -265,6 +266,12 @@ class Gateway:
             except OSError:
                 return True
         return False
+
+    def stop(self):
+        """Stop this gateway (e.g. to put another scenario on its port)."""
+        self.proc.stop()
+        wait_until(lambda: not self._bound(), 5,
+                   what="port %d to be released" % self.port)
 
     def messages(self):
         return parse_trace(self.trace)
@@ -364,6 +371,10 @@ class Kamailio:
         for d in defines:
             argv += ["-A", d]
         self.proc = run.spawn(name, argv)
+        self.expect_start = expect_start
+        if not hasattr(run, "kamailios"):
+            run.kamailios = []
+        run.kamailios.append(self)
         if expect_start:
             self.wait_ready()
 

@@ -36,3 +36,208 @@ def test_503_fails_over_after_minimum_delay(run, proxy):
     for inv in backup_invites:
         gap = inv.time - by_call[inv.call_id]
         assert 0.300 <= gap < 1.5, gap
+
+
+def flags_of(k, gw):
+    return k.dispatcher_flags()[gw.uri]
+
+
+import pytest  # noqa: E402
+
+
+@pytest.mark.parametrize("code,reason", [(486, "Busy Here"),
+                                         (404, "Not Found"),
+                                         (603, "Decline")])
+def test_callee_answers_stop_and_never_count(run, proxy, code, reason):
+    primary = reply_gw(run, "primary", code, reason)
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0))
+    # More callee failures than the threshold: none may count.
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=3, rate=5, timeout=20, CODE=code)
+    assert res.rc == 0, res.output
+    assert res.finals() == [code] * 3
+    assert len(primary.invites()) == 3
+    assert backup.invites() == []
+    assert flags_of(k, primary).startswith("A")
+    assert "ejected" not in k.log()
+
+
+def test_silent_primary_fails_over_and_is_ejected(run, proxy):
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=1000, FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=50))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=4, rate=0.5, timeout=30)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * 4
+    # Two local timeouts reach the threshold; the later calls go straight
+    # to the backup.
+    assert len(primary.invites()) == 2
+    assert len(backup.invites()) == 4
+    assert flags_of(k, primary).startswith("I")
+    assert "ejected for 30000 ms: consecutive faults, last a local timeout" \
+        in k.log()
+
+
+def test_success_between_faults_resets_the_count(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    port = primary.port
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=3, delay_base_ms=0))
+
+    def calls(name, n):
+        res = harness.run_caller(run, name, "uac_call.xml", k.sip_port,
+                                 calls=n, rate=5, timeout=20)
+        assert res.rc == 0, res.output
+        assert res.finals() == [200] * n
+
+    calls("fault12", 2)                       # fault, fault
+    primary.stop()
+    ok = harness.Gateway(run, "primary_ok", "uas_200.xml", port=port)
+    calls("success", 1)                       # success resets
+    assert len(ok.invites()) == 1
+    ok.stop()
+    again = harness.Gateway(run, "primary_503c", "uas_reply.xml", port=port,
+                            CODE=503, REASON="Service Unavailable", EXTRA="")
+    calls("fault45", 2)                       # fault, fault: still 2 < 3
+    assert flags_of(k, primary).startswith("A")
+    calls("fault6", 1)                        # third in a row: ejected
+    assert flags_of(k, primary).startswith("I")
+    assert len(again.invites()) == 3
+    assert len(primary.invites()) == 2
+
+
+def test_retry_after_ejects_at_once_and_recovers_via_trial(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable",
+                       extra="Retry-After: 3600\r\n")
+    port = primary.port
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=5, delay_base_ms=0,
+                                   retry_after_max_s=2, trial_calls=1))
+    res = harness.run_caller(run, "first", "uac_call.xml", k.sip_port,
+                             calls=2, rate=5, timeout=20)
+    assert res.finals() == [200, 200]
+    # One 503 with Retry-After ejects at once (threshold 5 not needed).
+    assert len(primary.invites()) == 1
+    assert flags_of(k, primary).startswith("I")
+    assert "ejected for 2000 ms: Retry-After (last code 503)" in k.log()
+
+    primary.stop()
+    healthy = harness.Gateway(run, "primary_ok", "uas_200.xml", port=port)
+    # Clamped to retry_after_max_s=2: half-open (active again) after ~2 s.
+    harness.wait_until(lambda: flags_of(k, primary).startswith("A"), 5,
+                       what="primary to be half-open")
+    assert "half-open: ejection time over" in k.log()
+    res = harness.run_caller(run, "trial", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+    assert len(healthy.invites()) == 1
+    harness.wait_until(lambda: "restored: call answered" in k.log(), 5,
+                       what="trial success to restore the primary")
+    assert flags_of(k, primary).startswith("A")
+    assert len(backup.invites()) == 2
+
+
+def test_all_gateways_failing_respects_attempt_limit(run, proxy):
+    gws = [reply_gw(run, "gw%d" % i, 503, "Service Unavailable")
+           for i in range(3)]
+    k = proxy([(1, g.uri, 30 - i) for i, g in enumerate(gws)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=100, max_attempts=2,
+                                   delay_base_ms=20))
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=2, rate=5, timeout=20, CODE=500)
+    assert res.rc == 0, res.output
+    # tm relays the last gateway failure upstream, 503 remapped to 500.
+    assert res.finals() == [500, 500]
+    assert [len(g.invites()) for g in gws] == [2, 2, 0]
+
+
+def test_all_gateways_silent_respects_time_budget(run, proxy):
+    gws = [harness.Gateway(run, "gw%d" % i, "uas_silent.xml")
+           for i in range(4)]
+    k = proxy([(1, g.uri, 30 - i) for i, g in enumerate(gws)],
+              FR_TIMER=1000, FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=100, max_attempts=4,
+                                   delay_base_ms=0, time_budget_ms=2500))
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=1, timeout=20, CODE=408)
+    assert res.rc == 0, res.output
+    assert res.finals() == [408]
+    invite = res.first(lambda m: m.direction == "sent" and m.method == "INVITE")
+    final = res.first(lambda m: m.direction == "received" and m.code == 408)
+    elapsed = final.time - invite.time
+    # 1 s + 1 s + the rest of the budget (fr_timer capped to it).
+    assert 2.3 <= elapsed <= 3.0, elapsed
+    assert [len(g.invites()) for g in gws] == [1, 1, 1, 0]
+
+
+def test_cancel_during_delay_gets_487_and_nothing_more(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(delay_base_ms=2000, delay_min_ms=2000,
+                                   delay_max_ms=2000))
+    res = harness.run_caller(run, "caller", "uac_cancel.xml", k.sip_port,
+                             calls=1, timeout=20, CANCEL_MS=500)
+    assert res.rc == 0, res.output
+    assert res.finals() == [487]
+    time.sleep(2.5)  # past the delay: the resume must find nothing to do
+    assert len(primary.invites()) == 1
+    assert backup.invites() == []
+    # and the proxy still works
+    res = harness.run_caller(run, "after", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+
+
+def test_backup_ejected_during_delay_is_skipped(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup1 = harness.Gateway(run, "backup1", "uas_200.xml")
+    backup2 = harness.Gateway(run, "backup2", "uas_200.xml")
+    k = proxy([(1, primary.uri, 30), (1, backup1.uri, 20),
+               (1, backup2.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(delay_base_ms=1500, delay_min_ms=1500,
+                                   delay_max_ms=1500))
+    caller = harness.run_caller
+    import threading
+    result = {}
+    t = threading.Thread(target=lambda: result.update(
+        r=caller(run, "caller", "uac_call.xml", k.sip_port, calls=1,
+                 timeout=20)))
+    t.start()
+    harness.wait_until(lambda: len(primary.sent(503)) == 1, 5,
+                       what="the primary's 503")
+    k.rpc("dispatcher.set_state", "ip", 1, backup1.uri)
+    t.join(30)
+    assert result["r"].finals() == [200]
+    assert backup1.invites() == []
+    assert len(backup2.invites()) == 1
+
+
+def test_steady_load_every_call_answered(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=3, delay_base_ms=20))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=200, rate=20, timeout=60)
+    assert res.rc == 0, res.output[-2000:]
+    finals = res.finals()
+    assert len(finals) == 200 and set(finals) == {200}
+    # Policy: the primary sees exactly failure_threshold calls, then is
+    # ejected for eject_time_s (30 s, longer than the test).
+    assert len(primary.invites()) == 3
+    assert len(backup.invites()) == 200
