@@ -78,3 +78,20 @@ def proxy(run):
         return harness.Kamailio(run, TEMPLATE, subst=subst,
                                 expect_start=expect_start)
     return start
+
+
+@pytest.fixture
+def kemi_proxy(run):
+    """Like proxy, but routing is proxy.lua through app_lua (KEMI)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+
+    def start(gateways, nods_gw="sip:127.0.0.1:9", **keys):
+        with open(os.path.join(here, "proxy.lua")) as f:
+            lua = f.read().replace("@NODS_GW@", nods_gw)
+        subst = dict(PROXY_DEFAULTS)
+        subst.update(keys)
+        subst["DS_LIST"] = harness.dispatcher_list(run, gateways)
+        subst["LUA_SCRIPT"] = run.write("proxy.lua", lua)
+        return harness.Kamailio(run, os.path.join(here, "proxy_kemi.cfg.tmpl"),
+                                subst=subst)
+    return start

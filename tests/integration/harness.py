@@ -241,7 +241,7 @@ def parse_trace(path):
 class Gateway:
     """A sipp UAS on 127.0.0.1:<port> playing one scenario."""
 
-    def __init__(self, run, name, scenario, port=None, **subst):
+    def __init__(self, run, name, scenario, port=None, extra=(), **subst):
         self.run = run
         self.name = name
         self.port = port or free_udp_port()
@@ -253,7 +253,7 @@ class Gateway:
             SIPP, "-sf", scen, "-i", "127.0.0.1", "-p", str(self.port),
             "-nostdin", "-trace_msg", "-message_file", self.trace,
             "-trace_err", "-error_file", run.path(name + "_errors.log"),
-            "-max_recv_loops", "1000", "-timeout", "600s"])
+            "-max_recv_loops", "1000", "-timeout", "600s"] + list(extra))
         wait_until(lambda: self._bound() or not self.proc.running(), 10,
                    what="gateway %s to listen" % name)
         if not self.proc.running():

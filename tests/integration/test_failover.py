@@ -241,3 +241,76 @@ def test_steady_load_every_call_answered(run, proxy):
     # ejected for eject_time_s (30 s, longer than the test).
     assert len(primary.invites()) == 3
     assert len(backup.invites()) == 200
+
+
+def test_trial_fault_ejects_again(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable",
+                       extra="Retry-After: 1\r\n")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(delay_base_ms=0, retry_after_max_s=1))
+    res = harness.run_caller(run, "c1", "uac_call.xml", k.sip_port, calls=1,
+                             timeout=20)
+    assert res.finals() == [200]
+    assert flags_of(k, primary).startswith("I")
+    harness.wait_until(lambda: flags_of(k, primary).startswith("A"), 4,
+                       what="half-open")
+    res = harness.run_caller(run, "c2", "uac_call.xml", k.sip_port, calls=1,
+                             timeout=20)
+    assert res.finals() == [200]
+    # The trial call failed: out again at once.
+    assert flags_of(k, primary).startswith("I")
+    assert len(primary.invites()) == 2
+    assert k.log().count("ejected for 1000 ms: Retry-After") == 2
+
+
+def test_concurrent_faults_on_all_workers_are_all_counted(run, proxy):
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)], CHILDREN=4,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=40, delay_base_ms=0))
+    # 39 faults in a burst, handled by 4 workers at once: one short.
+    res = harness.run_caller(run, "burst", "uac_call.xml", k.sip_port,
+                             calls=39, rate=300, timeout=30)
+    assert res.finals() == [200] * 39
+    assert len(primary.invites()) == 39
+    assert flags_of(k, primary).startswith("A")
+    # The 40th consecutive fault ejects: no update was lost.
+    res = harness.run_caller(run, "last", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+    assert flags_of(k, primary).startswith("I")
+
+
+def test_dispatcher_probing_revival_goes_half_open(run, proxy):
+    # The primary passes OPTIONS pings (sipp -aa) but fails every INVITE.
+    primary = harness.Gateway(run, "primary", "uas_reply.xml", extra=["-aa"],
+                              CODE=503, REASON="Service Unavailable",
+                              EXTRA="")
+    backup = harness.Gateway(run, "backup", "uas_200.xml", extra=["-aa"])
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS='\n'.join([
+                  'modparam("dispatcher", "ds_ping_interval", 1)',
+                  'modparam("dispatcher", "ds_probing_mode", 1)',
+                  modparams(failure_threshold=1, eject_time_s=300,
+                            delay_base_ms=0)]))
+    res = harness.run_caller(run, "c1", "uac_call.xml", k.sip_port, calls=1,
+                             timeout=20)
+    assert res.finals() == [200]
+    assert flags_of(k, primary).startswith("I")
+    # A successful ping re-activates it in the dispatcher; the module takes
+    # that as evidence of life (half-open) instead of fighting it, long
+    # before eject_time_s (300 s).
+    harness.wait_until(
+        lambda: "half-open: dispatcher marked it active" in k.log(), 5,
+        what="probing revival")
+    assert flags_of(k, primary).startswith("A")
+    # The trial call decides: it fails, so the primary is out again.
+    res = harness.run_caller(run, "c2", "uac_call.xml", k.sip_port, calls=1,
+                             timeout=20)
+    assert res.finals() == [200]
+    assert flags_of(k, primary).startswith("I")
+    assert len(primary.invites()) == 2

@@ -1,0 +1,59 @@
+-- KEMI (app_lua) routing for the integration tests: the same logic as
+-- proxy.cfg.tmpl, plus two misuses the module must survive (user "badctx":
+-- gwf_failover() outside failure_route; user "nods": a request that did not
+-- go through ds_select_dst()).
+
+function ksr_request_route()
+	if KSR.maxfwd.process_maxfwd(10) < 0 then
+		KSR.sl.sl_send_reply(483, "Too Many Hops")
+		return 1
+	end
+	if KSR.siputils.has_totag() > 0 then
+		if KSR.rr.loose_route() > 0 then
+			KSR.tm.t_relay()
+			return 1
+		end
+		if KSR.is_ACK() and KSR.tm.t_check_trans() > 0 then
+			KSR.tm.t_relay()
+		end
+		return 1
+	end
+	if KSR.is_CANCEL() then
+		if KSR.tm.t_check_trans() > 0 then
+			KSR.tm.t_relay()
+		end
+		return 1
+	end
+	KSR.tm.t_check_trans()
+	if KSR.is_INVITE() then
+		KSR.rr.record_route()
+	end
+	local user = KSR.pv.get("$rU")
+	if user == "badctx" then
+		local rc = KSR.gwfailover.gwf_failover()
+		KSR.sl.sl_send_reply(500, "gwf_failover returned " .. rc)
+		return 1
+	end
+	if user == "nods" then
+		KSR.pv.sets("$du", "@NODS_GW@")
+	elseif KSR.dispatcher.ds_select_dst(1, 8) < 0 then
+		KSR.sl.sl_send_reply(503, "No gateway")
+		return 1
+	end
+	KSR.tm.t_on_failure("ksr_failure_gw")
+	KSR.tm.t_relay()
+	return 1
+end
+
+function ksr_failure_gw()
+	if KSR.tm.t_is_canceled() > 0 then
+		return 1
+	end
+	local rc = KSR.gwfailover.gwf_failover()
+	KSR.info("gwf_failover rc=" .. rc .. "\n")
+	if rc == 0 then
+		-- suspended: in KEMI a return value does not end the script
+		KSR.x.exit()
+	end
+	return 1
+end
