@@ -67,6 +67,7 @@ test: deps
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory asan-test
+	@$(MAKE) --no-print-directory -C tests/unit valgrind
 	@$(MAKE) --no-print-directory integration-test
 
 demo: deps

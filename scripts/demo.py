@@ -1,0 +1,312 @@
+"""gwfailover demo: two gateways behind cfg/kamailio.cfg, on loopback.
+
+The primary gateway (priority 20) answers every INVITE with 503, the backup
+(priority 10) answers 200. A sipp caller places a few calls through
+Kamailio: the first calls reach the primary and fail over to the backup;
+after failure_threshold faults gwfailover ejects the primary from the
+dispatcher set and the remaining calls go straight to the backup.
+
+Run from the repository root:  /usr/bin/python3 scripts/demo.py
+(`make demo` builds the module first). Exits non-zero when the demo did not
+behave as described; the logs are then kept under /tmp.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import harness  # noqa: E402
+
+CFG = os.path.join(ROOT, "cfg", "kamailio.cfg")
+DS_LIST = os.path.join(ROOT, "cfg", "dispatcher.list")
+
+CALLS = 10
+RATE = 4                # calls per second
+FAILURE_THRESHOLD = 3   # faults that eject the primary
+EJECT_TIME_S = 60       # longer than the demo: the primary stays out
+DELAY_BASE_MS = 50      # failover delay, kept short for the demo
+DELAY_MIN_MS = 20
+DELAY_MAX_MS = 200
+
+# Ports of cfg/dispatcher.list; others are taken when these are busy.
+DEFAULT_SIP_PORT = 5070
+DEFAULT_PRIMARY_PORT = 5071
+DEFAULT_BACKUP_PORT = 5072
+
+
+def port_free(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def pick_port(preferred, taken):
+    port = preferred
+    while not port_free(port) or port in taken:
+        port = harness.free_udp_port()
+    taken.add(port)
+    return port
+
+
+def start_gateway(run, name, port, scenario, **subst):
+    """A sipp UAS on 127.0.0.1:<port>; returns (proc, trace path)."""
+    scen = run.template(scenario, **subst) if subst else \
+        os.path.join(harness.SIPP_DIR, scenario)
+    trace = run.path(name + "_messages.log")
+    proc = run.spawn(name, [
+        harness.SIPP, "-sf", scen, "-i", "127.0.0.1", "-p", str(port),
+        "-nostdin", "-trace_msg", "-message_file", trace,
+        "-trace_err", "-error_file", run.path(name + "_errors.log"),
+        "-max_recv_loops", "1000", "-timeout", "120s"])
+    harness.wait_until(lambda: not port_free(port) or not proc.running(),
+                       10, what="gateway %s to listen" % name)
+    if not proc.running():
+        raise RuntimeError("gateway %s exited:\n%s" % (name, proc.output()))
+    return proc, trace
+
+
+def write_dispatcher_list(run, primary_port, backup_port):
+    """cfg/dispatcher.list with the demo's gateway ports."""
+    with open(DS_LIST) as f:
+        text = f.read()
+    text = text.replace("127.0.0.1:%d" % DEFAULT_PRIMARY_PORT,
+                        "127.0.0.1:%d" % primary_port)
+    text = text.replace("127.0.0.1:%d" % DEFAULT_BACKUP_PORT,
+                        "127.0.0.1:%d" % backup_port)
+    return run.write("dispatcher.list", text)
+
+
+def kamailio_defines(sip_port, ds_list, ctl_sock):
+    """The -A overrides of cfg/kamailio.cfg used by the demo."""
+    defines = [
+        "LISTEN_ADDR=127.0.0.1",
+        "SIP_PORT=%d" % sip_port,
+        "CHILDREN=2",
+        'MPATH="%s/"' % harness.stock_module_dir(),
+        'GWF_SO="%s"' % harness.MODULE_SO,
+        'DS_LIST="%s"' % ds_list,
+        'CTL_SOCK="unix:%s"' % ctl_sock,
+        "GWF_FAILURE_THRESHOLD=%d" % FAILURE_THRESHOLD,
+        "GWF_EJECT_TIME_S=%d" % EJECT_TIME_S,
+        "GWF_DELAY_BASE_MS=%d" % DELAY_BASE_MS,
+        "GWF_DELAY_MIN_MS=%d" % DELAY_MIN_MS,
+        "GWF_DELAY_MAX_MS=%d" % DELAY_MAX_MS,
+    ]
+    argv = []
+    for d in defines:
+        argv += ["-A", d]
+    return argv
+
+
+def kamcmd(ctl_sock, *args):
+    return subprocess.run([harness.KAMCMD, "-s", "unix:" + ctl_sock] +
+                          list(args), capture_output=True, text=True,
+                          timeout=10)
+
+
+def start_kamailio(run, sip_port, ds_list):
+    ctl_sock = run.path("ctl.sock")
+    argv = [harness.KAMAILIO, "-f", CFG, "-DD", "-E", "-w", run.dir,
+            "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
+    argv += kamailio_defines(sip_port, ds_list, ctl_sock)
+    proc = run.spawn("kamailio", argv)
+
+    def ready():
+        if not proc.running():
+            raise RuntimeError("kamailio exited with %s:\n%s"
+                               % (proc.popen.returncode,
+                                  proc.output()[-4000:]))
+        return os.path.exists(ctl_sock) and \
+            kamcmd(ctl_sock, "core.uptime").returncode == 0
+    harness.wait_until(ready, 15, step=0.1, what="kamailio to start")
+    return proc, ctl_sock
+
+
+def dispatcher_entries(ctl_sock):
+    """[(uri, flags, priority)] from `kamcmd dispatcher.list`."""
+    res = kamcmd(ctl_sock, "dispatcher.list")
+    if res.returncode != 0:
+        raise RuntimeError("kamcmd dispatcher.list failed: %s %s"
+                           % (res.stdout, res.stderr))
+    entries, cur = [], None
+    for line in res.stdout.splitlines():
+        key, _, value = line.strip().partition(":")
+        value = value.strip()
+        if key == "URI":
+            cur = [value, "", ""]
+            entries.append(cur)
+        elif key == "FLAGS" and cur:
+            cur[1] = value
+        elif key == "PRIORITY" and cur:
+            cur[2] = value
+    return [tuple(e) for e in entries]
+
+
+def show_dispatcher(title, ctl_sock, names):
+    print("\n%s (kamcmd dispatcher.list):" % title)
+    entries = dispatcher_entries(ctl_sock)
+    for uri, flags, prio in entries:
+        print("  %-24s FLAGS %-3s priority %-3s %s"
+              % (uri, flags, prio, names.get(uri, "")))
+    return dict((uri, flags) for uri, flags, _ in entries)
+
+
+def invites(trace):
+    """Call-IDs of the INVITE transactions a gateway received, in order."""
+    seen, calls = set(), []
+    for m in harness.parse_trace(trace):
+        if m.direction == "received" and m.method == "INVITE" \
+                and m.branch not in seen:
+            seen.add(m.branch)
+            calls.append(m.call_id)
+    return calls
+
+
+def module_log_lines(kam):
+    keep = ("ejected", "half-open", "restored", "no further attempt",
+            "no healthy gateway")
+    return [line.strip() for line in kam.output().splitlines()
+            if "gwfailover" in line and any(k in line for k in keep)]
+
+
+def bad_log_lines(run):
+    """Crash or bug reports in the log of the stopped Kamailio."""
+    bad = ("CRITICAL:", "BUG:", "signal 11", "Segmentation", "core dumped")
+    lines = []
+    for proc in run.procs:
+        if proc.name != "kamailio":
+            continue
+        with open(proc.log_path, "rb") as f:
+            text = f.read().decode("utf-8", "replace")
+        lines += ["kamailio log: " + line.strip()
+                  for line in text.splitlines()
+                  if any(b in line for b in bad)]
+    return lines[:10]
+
+
+def demo(run):
+    taken = set()
+    sip_port = pick_port(DEFAULT_SIP_PORT, taken)
+    primary_port = pick_port(DEFAULT_PRIMARY_PORT, taken)
+    backup_port = pick_port(DEFAULT_BACKUP_PORT, taken)
+    primary_uri = "sip:127.0.0.1:%d" % primary_port
+    backup_uri = "sip:127.0.0.1:%d" % backup_port
+    names = {primary_uri: "primary (answers 503)",
+             backup_uri: "backup (answers 200)"}
+
+    print("gwfailover demo: %d calls at %d/s through Kamailio on "
+          "127.0.0.1:%d" % (CALLS, RATE, sip_port))
+    print("  config: %s" % os.path.relpath(CFG, ROOT))
+    print("  failure_threshold=%d eject_time_s=%d delay %d..%d ms (base %d)"
+          % (FAILURE_THRESHOLD, EJECT_TIME_S, DELAY_MIN_MS, DELAY_MAX_MS,
+             DELAY_BASE_MS))
+
+    _, primary_trace = start_gateway(
+        run, "primary", primary_port, "uas_reply.xml",
+        CODE=503, REASON="Service Unavailable", EXTRA="")
+    _, backup_trace = start_gateway(run, "backup", backup_port, "uas_200.xml")
+    ds_list = write_dispatcher_list(run, primary_port, backup_port)
+    kam, ctl_sock = start_kamailio(run, sip_port, ds_list)
+
+    show_dispatcher("Gateways before", ctl_sock, names)
+
+    print("\nPlacing %d calls ..." % CALLS)
+    res = harness.run_caller(run, "caller", "uac_call.xml", sip_port,
+                             calls=CALLS, rate=RATE, timeout=20)
+    finals = res.finals()
+
+    flags = show_dispatcher("Gateways after", ctl_sock, names)
+
+    lines = module_log_lines(kam)
+    if lines:
+        print("\nKamailio log (gwfailover):")
+        for line in lines:
+            print("  " + line)
+
+    primary_calls = invites(primary_trace)
+    backup_calls = invites(backup_trace)
+    answered = [code for code in finals if code == 200]
+    answered_ids = set()
+    for m in res.msgs:
+        if m.direction == "received" and not m.is_request \
+                and m.cseq_method == "INVITE" and m.code == 200:
+            answered_ids.add(m.call_id)
+    failed_over = [c for c in set(primary_calls) if c in answered_ids]
+    ejected = flags.get(primary_uri, "").startswith("I")
+
+    print("\nSummary")
+    print("  calls sent:                     %d" % len(finals))
+    print("  calls answered (200):           %d" % len(answered))
+    print("  INVITEs received by primary:    %d" % len(primary_calls))
+    print("  INVITEs received by backup:     %d" % len(backup_calls))
+    print("  calls failed over to backup:    %d" % len(failed_over))
+    print("  primary ejected:                %s (FLAGS %s)"
+          % ("yes" if ejected else "no", flags.get(primary_uri, "?")))
+
+    problems = []
+    if res.rc != 0:
+        problems.append("sipp caller exited with %s" % res.rc)
+    if len(finals) != CALLS:
+        problems.append("%d calls placed, expected %d" % (len(finals), CALLS))
+    if len(answered) != CALLS:
+        problems.append("%d of %d calls answered: %s"
+                        % (len(answered), CALLS, finals))
+    if len(primary_calls) != FAILURE_THRESHOLD:
+        problems.append("primary received %d INVITEs, expected %d "
+                        "(failure_threshold)"
+                        % (len(primary_calls), FAILURE_THRESHOLD))
+    if len(failed_over) != len(primary_calls):
+        problems.append("only %d of the %d calls the primary failed were "
+                        "answered" % (len(failed_over), len(primary_calls)))
+    if len(backup_calls) != CALLS:
+        problems.append("backup received %d INVITEs, expected %d"
+                        % (len(backup_calls), CALLS))
+    if not ejected:
+        problems.append("primary not ejected")
+    return problems
+
+
+def main():
+    # SIGTERM (e.g. from a CI timeout) cleans up like Ctrl-C does.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if not os.path.exists(harness.MODULE_SO):
+        print("error: %s not built; run `make module`" % harness.MODULE_SO,
+              file=sys.stderr)
+        return 2
+    logs_root = tempfile.mkdtemp(prefix="gwfailover-demo-")
+    run = harness.Run("demo", logs_root)
+    problems = ["demo did not finish"]
+    try:
+        problems = demo(run)
+    except KeyboardInterrupt:
+        problems = ["interrupted"]
+    except Exception as e:  # report it, keep the logs, still clean up
+        problems = ["%s: %s" % (type(e).__name__, e)]
+    finally:
+        run.stop_all()
+    problems += bad_log_lines(run)
+    if problems:
+        print("\nDEMO FAILED:")
+        for p in problems:
+            print("  - " + p)
+        print("logs kept in %s" % run.dir)
+        return 1
+    shutil.rmtree(logs_root, ignore_errors=True)
+    print("\nDemo OK: every call answered, the primary was ejected after %d "
+          "faults." % FAILURE_THRESHOLD)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
