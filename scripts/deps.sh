@@ -40,7 +40,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	echo "deps: installing ${missing[*]}"
 	[ $updated -eq 1 ] || $SUDO apt-get update -qq
 	updated=1
-	# policy-rc.d keeps the package from starting a system Kamailio we do not use.
+	# Debian does not start the packaged service in a container without an
+	# init system; the tests start their own kamailio processes.
 	$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 

@@ -23,7 +23,8 @@ const char gwf_cls_default_spec[] =
 		"407=stop,ignore; 484=stop,ignore; 486=stop,ignore; "
 		"487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
 		"604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
-		"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore";
+		"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
+		"noanswer=stop,ignore";
 
 /* A byte range [b, e) of the input; offsets are from the start of the spec
  * so errors can point into what the user wrote. */
@@ -183,10 +184,14 @@ static int gwf_parse_match(
 		if(gwf_span_is(s, base, "timeout"))
 			return gwf_fail(
 					err, s, mod, "'+retry_after' not allowed with 'timeout'");
+		if(gwf_span_is(s, base, "noanswer"))
+			return gwf_fail(
+					err, s, mod, "'+retry_after' not allowed with 'noanswer'");
 		r->retry_after = 1;
 	}
-	if(gwf_span_is(s, base, "timeout")) {
-		r->kind = GWF_MATCH_TIMEOUT;
+	if(gwf_span_is(s, base, "timeout") || gwf_span_is(s, base, "noanswer")) {
+		r->kind = gwf_span_is(s, base, "timeout") ? GWF_MATCH_TIMEOUT
+												  : GWF_MATCH_NOANSWER;
 		r->lo = 0;
 		r->hi = 0;
 		return 0;
@@ -199,7 +204,7 @@ static int gwf_same_match(const gwf_cls_rule_t *a, const gwf_cls_rule_t *b)
 {
 	if(a->kind != b->kind)
 		return 0;
-	if(a->kind == GWF_MATCH_TIMEOUT)
+	if(a->kind != GWF_MATCH_CODES)
 		return 1;
 	return a->lo == b->lo && a->hi == b->hi && a->retry_after == b->retry_after;
 }
@@ -361,7 +366,7 @@ gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 	for(i = 0; i < c->n; i++) {
 		r = &c->rules[i];
 		if(f->local_timeout) {
-			if(r->kind != GWF_MATCH_TIMEOUT)
+			if(r->kind != (f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT))
 				continue;
 		} else {
 			if(r->kind != GWF_MATCH_CODES || f->code < r->lo || f->code > r->hi)
@@ -391,6 +396,8 @@ int gwf_cls_rule_format(const gwf_cls_rule_t *r, char *buf, size_t size)
 
 	if(r->kind == GWF_MATCH_TIMEOUT)
 		snprintf(m, sizeof(m), "timeout");
+	else if(r->kind == GWF_MATCH_NOANSWER)
+		snprintf(m, sizeof(m), "noanswer");
 	else if(r->lo == r->hi)
 		snprintf(m, sizeof(m), "%u", (unsigned)r->lo);
 	else if(r->lo % 100 == 0 && r->hi == r->lo + 99)

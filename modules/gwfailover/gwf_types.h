@@ -48,7 +48,10 @@ typedef enum gwf_health
 typedef struct gwf_failure
 {
 	int code;		   /* final reply code; 408 for a local timeout */
-	int local_timeout; /* 1: nothing received, tm generated the 408 */
+	int local_timeout; /* 1: no final reply received, tm generated the 408 */
+	int rang;		   /* 1: a provisional reply other than 100 came before:
+						* a local timeout then means the callee rang and
+						* nobody answered, not a silent gateway */
 	int retry_after_s; /* Retry-After seconds of the reply; -1: none */
 } gwf_failure_t;
 

@@ -72,7 +72,8 @@ int gwf_ds_init(void)
 	}
 	_gwf_ds_set_state_rpc = find_rpc_export("dispatcher.set_state", 0);
 	if(_gwf_ds_set_state_rpc == NULL) {
-		LM_ERR("dispatcher.set_state RPC command not found\n");
+		LM_ERR("dispatcher.set_state RPC command not found: load"
+			   " dispatcher.so before gwfailover.so\n");
 		return -1;
 	}
 	if(gwf_ds_bind_is_active() < 0) {

@@ -64,6 +64,8 @@ static struct action *_gwf_resume_act = NULL;
  * synchronously, so a process-local pointer hands it over. */
 static gwf_qitem_t *_gwf_resuming = NULL;
 static int _gwf_exhausted_code = 0;
+/* tm's remap_503_500: a locally sent "exhausted" reply follows it too. */
+static int _gwf_remap_503 = 1;
 static char _gwf_exhausted_reason[GWF_REASON_MAX] = "No gateway available";
 
 void gwf_tm_set_exhausted_reply(int code, const char *reason)
@@ -79,6 +81,9 @@ static void gwf_timer_exec(unsigned int ticks, void *param);
 int gwf_tm_init(void)
 {
 	ksr_cmd_export_t *ce;
+	struct sr_module *tm_mod;
+	modparam_t ptype;
+	int *remap;
 
 	if(load_tm_api(&_gwf_tmb) < 0 || tm_load_xapi(&_gwf_xtmb) < 0) {
 		LM_ERR("cannot bind the tm API: load tm.so before gwfailover.so\n");
@@ -86,6 +91,12 @@ int gwf_tm_init(void)
 	}
 	if(gwf_txn_init(&_gwf_tmb) < 0)
 		return -1;
+	tm_mod = find_module_by_name("tm");
+	remap = tm_mod ? find_param_export(
+					tm_mod, "remap_503_500", PARAM_INT, &ptype)
+				   : NULL;
+	if(remap != NULL)
+		_gwf_remap_503 = *remap;
 	_gwf_queue = shm_malloc(sizeof(*_gwf_queue));
 	if(_gwf_queue == NULL) {
 		SHM_MEM_ERROR_FMT("resume queue\n");
@@ -252,13 +263,14 @@ static int gwf_forward_next(
 
 /* Final reply when nothing is left after a delay: tm cannot relay the
  * gateway's reply any more, so generate its code (503 as 500, RFC 3261
- * 16.7) unless exhausted_code says otherwise. */
+ * 16.7, when tm's remap_503_500 is on) unless exhausted_code says
+ * otherwise. */
 static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
 {
 	if(_gwf_exhausted_code != 0) {
 		code = _gwf_exhausted_code;
 		reason = _gwf_exhausted_reason;
-	} else if(code == 503 || code < 300) {
+	} else if((code == 503 && _gwf_remap_503) || code < 300) {
 		code = 500;
 		reason = _gwf_exhausted_reason;
 	}
@@ -316,6 +328,7 @@ int gwf_failover(sip_msg_t *msg)
 	uac = &t->uac[b];
 	f.code = (int)uac->last_received;
 	f.local_timeout = (uac->reply == FAKED_REPLY && f.code == 408);
+	f.rang = (b < GWF_TXN_MAX_BRANCHES && txn->br[b].rang);
 	f.retry_after_s = -1;
 	if(uac->reply != NULL && uac->reply != FAKED_REPLY) {
 		f.retry_after_s = gwf_sip_retry_after(uac->reply->buf, uac->reply->len);

@@ -14,12 +14,14 @@
 #include "core/parser/msg_parser.h"
 
 /* Return codes of gwf_failover(), as the script sees them. */
-#define GWF_RC_FORWARDED 1	/* relayed to the next attempt at once */
-#define GWF_RC_SUSPENDED 0	/* waiting for the delay; ends the route */
-#define GWF_RC_STOP -1		/* rules say stop: the failure goes upstream */
-#define GWF_RC_EXHAUSTED -2 /* no gateway/attempt/time left; final sent */
-#define GWF_RC_CANCELED -3	/* the caller cancelled */
-#define GWF_RC_ERROR -4		/* wrong context or internal error (logged) */
+#define GWF_RC_FORWARDED 1 /* relayed to the next attempt at once */
+#define GWF_RC_SUSPENDED 0 /* waiting for the delay; ends the route */
+#define GWF_RC_STOP -1	   /* rules say stop: the failure goes upstream */
+#define GWF_RC_EXHAUSTED \
+	-2					   /* no gateway/attempt/time left: tm relays the
+							 * failure, or exhausted_code was sent */
+#define GWF_RC_CANCELED -3 /* the caller cancelled */
+#define GWF_RC_ERROR -4	   /* wrong context or internal error (logged) */
 
 /* Bind tm, allocate the resume queue, build the resume action and ask for
  * the resume process. mod_init only. Returns 0 or -1 (logged). */

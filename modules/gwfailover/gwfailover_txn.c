@@ -62,7 +62,8 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
 		txn->br[i].gw = -1;
 	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
-			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_OUT | TMCB_DESTROY,
+			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_IN | TMCB_RESPONSE_OUT
+					   | TMCB_DESTROY,
 			   gwf_txn_cb, txn, gwf_txn_release)
 			<= 0) {
 		LM_ERR("cannot register transaction callbacks\n");
@@ -117,6 +118,7 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	txn->br[b].gw = gw;
 	txn->br[b].trial = trial;
 	txn->br[b].done = 0;
+	txn->br[b].rang = 0;
 	if(gw >= 0)
 		txn->attempts++;
 }
@@ -131,6 +133,15 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 	switch(type) {
 		case TMCB_REQUEST_FWDED:
 			gwf_txn_forwarded(t, txn);
+			break;
+		case TMCB_RESPONSE_IN:
+			/* 18x (not 100, which is hop-by-hop): the callee was reached,
+			 * so a later local timeout means nobody answered. */
+			if(ps->code > 100 && ps->code < 200) {
+				b = _gwf_txn_tmb->t_gett_branch();
+				if(b >= 0 && b < GWF_TXN_MAX_BRANCHES)
+					txn->br[b].rang = 1;
+			}
 			break;
 		case TMCB_RESPONSE_OUT:
 			/* Only a 2xx the gateway really sent is a success; the

@@ -23,6 +23,7 @@ typedef struct gwf_txn_branch
 	int32_t gw;		/* gateway table slot; -1: not a dispatcher gateway */
 	uint32_t trial; /* breaker trial token (0: none) */
 	uint8_t done;	/* outcome already recorded */
+	uint8_t rang;	/* a provisional reply other than 100 was received */
 } gwf_txn_branch_t;
 
 /* State of one INVITE transaction, in shm, freed with the transaction.

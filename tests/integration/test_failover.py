@@ -314,3 +314,38 @@ def test_dispatcher_probing_revival_goes_half_open(run, proxy):
     assert res.finals() == [200]
     assert flags_of(k, primary).startswith("I")
     assert len(primary.invites()) == 2
+
+
+def test_gateway_silent_after_100_is_a_gateway_fault(run, proxy):
+    primary = harness.Gateway(run, "primary", "uas_provisional.xml",
+                              CODE=100, REASON="Trying")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=1000, FR_INV_TIMER=1500, FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=1, delay_base_ms=0))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+    assert len(primary.invites()) == 1 and len(backup.invites()) == 1
+    assert flags_of(k, primary).startswith("I")
+    assert "ejected for 30000 ms: consecutive faults, last a local timeout" \
+        in k.log()
+
+
+def test_ring_no_answer_is_the_callees_not_the_gateways(run, proxy):
+    primary = harness.Gateway(run, "primary", "uas_provisional.xml",
+                              CODE=180, REASON="Ringing")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=1000, FR_INV_TIMER=1500, FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=1, delay_base_ms=0))
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=2, rate=1, timeout=20, CODE=408)
+    # The callee rang and nobody answered: 408 upstream, no other carrier
+    # rung, and the gateway stays in (threshold 1 would have ejected it).
+    assert res.rc == 0, res.output
+    assert res.finals() == [408, 408]
+    assert len(primary.invites()) == 2
+    assert backup.invites() == []
+    assert flags_of(k, primary).startswith("A")
+    assert "ejected" not in k.log()

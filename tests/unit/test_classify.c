@@ -22,6 +22,7 @@ static gwf_failure_t reply(int code, int retry_after_s)
 
 	f.code = code;
 	f.local_timeout = 0;
+	f.rang = 0;
 	f.retry_after_s = retry_after_s;
 	return f;
 }
@@ -32,7 +33,17 @@ static gwf_failure_t timeout(void)
 
 	f.code = 408;
 	f.local_timeout = 1;
+	f.rang = 0;
 	f.retry_after_s = -1;
+	return f;
+}
+
+/* A local timeout after the callee rang (18x): ring, no answer. */
+static gwf_failure_t noanswer(void)
+{
+	gwf_failure_t f = timeout();
+
+	f.rang = 1;
 	return f;
 }
 
@@ -68,7 +79,7 @@ static void test_defaults_round_trip(void **state)
 
 	(void)state;
 	gwf_cls_init(&c, 1);
-	assert_int_equal(c.n, 23);
+	assert_int_equal(c.n, 24);
 	buf[0] = '\0';
 	for(i = 0; i < c.n; i++) {
 		assert_int_equal(c.rules[i].is_default, 1);
@@ -85,7 +96,8 @@ static void test_defaults_round_trip(void **state)
 			"407=stop,ignore; 484=stop,ignore; 486=stop,ignore; "
 			"487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
 			"604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
-			"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore");
+			"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
+			"noanswer=stop,ignore");
 }
 
 static void test_defaults_classify(void **state)
@@ -95,6 +107,8 @@ static void test_defaults_classify(void **state)
 	(void)state;
 	gwf_cls_init(&c, 1);
 	assert_verdict(&c, timeout(), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 0);
+	/* the callee rang and did not answer: not the carrier's fault */
+	assert_verdict(&c, noanswer(), GWF_ACT_STOP, GWF_HEALTH_IGNORE, 23);
 	assert_verdict(&c, reply(408, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 1);
 	assert_verdict(&c, reply(500, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 2);
 	assert_verdict(&c, reply(503, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 4);
@@ -231,6 +245,20 @@ static void test_timeout_rule(void **state)
 	assert_int_equal(PARSE(&c, "TimeOut=stop; timeout=failover", &err), 0);
 	assert_int_equal(c.n, 1);
 	assert_verdict(&c, timeout(), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 0);
+	/* 'timeout' and 'noanswer' are told apart by what came before */
+	assert_verdict(&c, noanswer(), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
+	assert_int_equal(PARSE(&c, "NoAnswer=retry,eject", &err), 0);
+	assert_int_equal(c.n, 2);
+	assert_verdict(&c, noanswer(), GWF_ACT_RETRY, GWF_HEALTH_EJECT, 1);
+	assert_verdict(&c, timeout(), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 0);
+	assert_int_equal(PARSE(&c, "noanswer=failover", &err), 0);
+	assert_int_equal(c.n, 2);
+	assert_rule(&c, 1, "noanswer=failover,count", 0);
+	/* neither matches a received 408 */
+	assert_verdict(&c, reply(408, -1), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
+	assert_int_equal(PARSE(&c, "noanswer+retry_after=stop", &err), -1);
+	assert_string_equal(err.msg, "'+retry_after' not allowed with 'noanswer'");
+	assert_int_equal(err.offset, 8);
 }
 
 static void test_retry_after_rule(void **state)
@@ -290,7 +318,7 @@ static void test_override_default_in_place(void **state)
 	gwf_cls_init(&c, 1);
 	before = c;
 	assert_int_equal(PARSE(&c, "503=stop; 5XX=retry,eject", &err), 0);
-	assert_int_equal(c.n, 23);
+	assert_int_equal(c.n, 24);
 	assert_rule(&c, 4, "503=stop,ignore", 0);
 	assert_rule(&c, 21, "5xx=retry,eject", 0);
 	for(i = 0; i < c.n; i++) {
@@ -305,9 +333,9 @@ static void test_override_default_in_place(void **state)
 
 	/* A new rule is appended, still unmarked. */
 	assert_int_equal(PARSE(&c, "580-589=retry", &err), 0);
-	assert_int_equal(c.n, 24);
-	assert_rule(&c, 23, "580-589=retry,count", 0);
-	assert_verdict(&c, reply(585, -1), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 23);
+	assert_int_equal(c.n, 25);
+	assert_rule(&c, 24, "580-589=retry,count", 0);
+	assert_verdict(&c, reply(585, -1), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 24);
 }
 
 static void test_specificity(void **state)
@@ -553,15 +581,15 @@ static void test_too_many_rules(void **state)
 	assert_string_equal(err.token, last);
 	assert_string_equal(err.msg, "too many rules");
 
-	/* On the defaults (23, among them 300-310 are not), 41 new ones fit. */
+	/* On the defaults (24, among them 300-310 are not), 40 new ones fit. */
 	gwf_cls_init(&c, 1);
-	assert_int_equal(gwf_cls_parse(&c, spec, 41 * 10 - 2, &err), 0);
+	assert_int_equal(gwf_cls_parse(&c, spec, 40 * 10 - 2, &err), 0);
 	assert_int_equal(c.n, GWF_CLS_MAX_RULES);
 	/* Replacing an existing rule on a full table is fine... */
 	assert_int_equal(PARSE(&c, "503=retry; 300=failover", &err), 0);
 	assert_int_equal(c.n, GWF_CLS_MAX_RULES);
 	assert_rule(&c, 4, "503=retry,count", 0);
-	assert_rule(&c, 23, "300=failover,count", 0);
+	assert_rule(&c, 24, "300=failover,count", 0);
 	/* ... adding one more is not. */
 	before = c;
 	assert_int_equal(PARSE(&c, "404=retry; 341=stop", &err), -1);
