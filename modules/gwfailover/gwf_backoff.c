@@ -58,22 +58,12 @@ const char *gwf_jitter_name(gwf_jitter_t j)
 	return gwf_jitter_names[j];
 }
 
-static int gwf_cfg_fail(gwf_err_t *err, const char *msg)
-{
-	if(err != NULL) {
-		err->offset = 0;
-		err->msg = msg;
-		err->token[0] = '\0';
-	}
-	return -1;
-}
-
 int gwf_backoff_cfg_check(const gwf_backoff_cfg_t *cfg, gwf_err_t *err)
 {
 	if(cfg->min_ms > cfg->max_ms)
-		return gwf_cfg_fail(err, "min_ms above max_ms");
+		return gwf_err_plain(err, "min_ms above max_ms");
 	if((unsigned)cfg->jitter >= GWF_JITTER_N)
-		return gwf_cfg_fail(err, "unknown jitter mode");
+		return gwf_err_plain(err, "unknown jitter mode");
 	return 0;
 }
 

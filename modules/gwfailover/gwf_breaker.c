@@ -47,25 +47,15 @@ void gwf_brk_init(gwf_brk_t *b, uint64_t now_ms)
 	b->since_ms = now_ms;
 }
 
-static int gwf_cfg_fail(gwf_err_t *err, const char *msg)
-{
-	if(err != NULL) {
-		err->offset = 0;
-		err->msg = msg;
-		err->token[0] = '\0';
-	}
-	return -1;
-}
-
 int gwf_brk_cfg_check(const gwf_brk_cfg_t *cfg, gwf_err_t *err)
 {
 	/* The messages name the field: the glue prints them alone. */
 	if(cfg->fail_threshold < 1)
-		return gwf_cfg_fail(err, "fail_threshold must be >= 1");
+		return gwf_err_plain(err, "fail_threshold must be >= 1");
 	if(cfg->trial_max < 1)
-		return gwf_cfg_fail(err, "trial_max must be >= 1");
+		return gwf_err_plain(err, "trial_max must be >= 1");
 	if(cfg->trial_successes < 1)
-		return gwf_cfg_fail(err, "trial_successes must be >= 1");
+		return gwf_err_plain(err, "trial_successes must be >= 1");
 	return 0;
 }
 

@@ -28,6 +28,18 @@ typedef struct gwf_err
 	char token[48];	 /* the offending token, NUL-terminated, truncated */
 } gwf_err_t;
 
+/* Fill <err> (if not NULL) for a problem that has no token, such as a bad
+ * combination of settings. Returns -1, so callers can return it. */
+static inline int gwf_err_plain(gwf_err_t *err, const char *msg)
+{
+	if(err != NULL) {
+		err->offset = 0;
+		err->msg = msg;
+		err->token[0] = '\0';
+	}
+	return -1;
+}
+
 /* What to do with the call after a failed attempt. */
 typedef enum gwf_action
 {

@@ -366,15 +366,20 @@ class Kamailio:
         if left:
             raise ValueError("config template: unset keys %s" % left)
         self.cfg = run.write(name + ".cfg", text)
-        argv = [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-w", run.dir,
-                "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
+        self.start(name, defines, expect_start)
+
+    def start(self, name, defines, expect_start):
+        """Run kamailio on self.cfg with -A <defines>; register it so the
+        run fixture checks its log; wait until it answers RPC."""
+        argv = [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-w", self.run.dir,
+                "-Y", self.run.dir, "-m", "64", "-M", "8", "-a", "no"]
         for d in defines:
             argv += ["-A", d]
-        self.proc = run.spawn(name, argv)
+        self.proc = self.run.spawn(name, argv)
         self.expect_start = expect_start
-        if not hasattr(run, "kamailios"):
-            run.kamailios = []
-        run.kamailios.append(self)
+        if not hasattr(self.run, "kamailios"):
+            self.run.kamailios = []
+        self.run.kamailios.append(self)
         if expect_start:
             self.wait_ready()
 

@@ -28,19 +28,7 @@ class ExampleKamailio(harness.Kamailio):
             'CTL_SOCK="unix:%s"' % self.ctl,
         ]
         defines += ["%s=%s" % (k, v) for k, v in sorted(params.items())]
-        argv = [harness.KAMAILIO, "-f", CFG, "-DD", "-E", "-w", run.dir,
-                "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
-        for d in defines:
-            argv += ["-A", d]
-        self.proc = run.spawn("kamailio", argv)
-        # Like harness.Kamailio: the run fixture checks the log of every
-        # Kamailio that was expected to start.
-        self.expect_start = expect_start
-        if not hasattr(run, "kamailios"):
-            run.kamailios = []
-        run.kamailios.append(self)
-        if expect_start:
-            self.wait_ready()
+        self.start("kamailio", defines, expect_start)
 
 
 def test_example_cfg_fails_over_and_ejects_primary(run):
