@@ -349,3 +349,40 @@ def test_ring_no_answer_is_the_callees_not_the_gateways(run, proxy):
     assert backup.invites() == []
     assert flags_of(k, primary).startswith("A")
     assert "ejected" not in k.log()
+
+
+def test_retry_rule_sends_to_the_same_gateway_again(run, proxy):
+    # -deadcall_wait 0: sipp must treat the retried INVITE (same Call-ID,
+    # new branch) as a new call, as a real gateway does.
+    primary = harness.Gateway(run, "primary", "uas_reply.xml",
+                              extra=["-deadcall_wait", "0"], CODE=500,
+                              REASON="Server Internal Error", EXTRA="")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(rule="500=retry,count", max_attempts=3,
+                                   failure_threshold=10, delay_base_ms=50))
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=1, timeout=20, CODE=500)
+    assert res.rc == 0, res.output
+    # Three attempts, all on the primary; then the attempt limit relays
+    # the primary's 500 upstream.
+    assert res.finals() == [500]
+    assert len(primary.invites()) == 3
+    assert backup.invites() == []
+
+
+def test_retry_falls_back_to_failover_when_gateway_was_ejected(run, proxy):
+    primary = reply_gw(run, "primary", 500, "Server Internal Error")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(rule="500=retry,count", max_attempts=3,
+                                   failure_threshold=1, delay_base_ms=50))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    # The first 500 reached the threshold: retrying an ejected gateway
+    # makes no sense, so the call moves on to the backup.
+    assert res.finals() == [200]
+    assert len(primary.invites()) == 1
+    assert len(backup.invites()) == 1
