@@ -51,7 +51,7 @@ module: check-src
 install: module
 	@if [ -z "$(MODULES_DIR)" ]; then \
 		echo "error: cannot find Kamailio's module directory; set MODULES_DIR=" >&2; exit 1; fi
-	install -m 0644 $(MOD_DIR)/gwfailover.so $(MODULES_DIR)/gwfailover.so
+	install -D -m 0644 $(MOD_DIR)/gwfailover.so $(MODULES_DIR)/gwfailover.so
 
 unit-test:
 	@$(MAKE) --no-print-directory -C tests/unit test
