@@ -128,15 +128,18 @@ static void gwf_gw_sync_ds(int idx)
 	lock_get(_gwf_gw_lock);
 	want = gwf_gw_want_active_locked(gw);
 	change = (want == gw->ds_down);
-	if(change)
-		gw->ds_down = !want;
 	set = gw->set_id;
 	memcpy(uri_buf, gw->uri, gw->uri_len);
 	uri.s = uri_buf;
 	uri.len = gw->uri_len;
 	lock_release(_gwf_gw_lock);
-	if(change)
-		gwf_ds_set_state(set, &uri, want);
+	/* ds_down follows what the dispatcher really got, so the timer sweep
+	 * never mistakes a failed update for a revival. */
+	if(change && gwf_ds_set_state(set, &uri, want) == 0) {
+		lock_get(_gwf_gw_lock);
+		gw->ds_down = !want;
+		lock_release(_gwf_gw_lock);
+	}
 	lock_release(_gwf_ds_sync_lock);
 }
 
@@ -348,7 +351,7 @@ void gwf_gw_timer(uint64_t now_ms)
 	uint32_t s;
 	gwf_gw_t *gw;
 	str uri;
-	int revived;
+	int revived, active;
 
 	lock_get(_gwf_gw_lock);
 	n = gwf_gwtab_expire(_gwf_gw_table, now_ms, due, GWF_EXPIRE_BATCH);
@@ -369,12 +372,15 @@ void gwf_gw_timer(uint64_t now_ms)
 		gw = gwf_gwtab_at(_gwf_gw_table, s);
 		if(gw == NULL || gw->brk.state != GWF_BRK_OPEN || !gw->ds_down)
 			continue;
-		uri.s = gw->uri;
+		uri.s = gw->uri; /* set and URI of a slot never change */
 		uri.len = gw->uri_len;
-		if(!gwf_ds_is_active(gw->set_id, &uri))
-			continue;
+		/* Under the sync lock no process is between deciding a dispatcher
+		 * update and making it, so an active gateway we marked down was
+		 * re-activated by someone else. */
+		lock_get(_gwf_ds_sync_lock);
+		active = gwf_ds_is_active(gw->set_id, &uri);
 		lock_get(_gwf_gw_lock);
-		revived = (gw->brk.state == GWF_BRK_OPEN);
+		revived = active && gw->brk.state == GWF_BRK_OPEN && gw->ds_down;
 		if(revived) {
 			gw->brk.open_until_ms = now_ms;
 			gwf_brk_tick(&gw->brk, now_ms);
@@ -382,6 +388,7 @@ void gwf_gw_timer(uint64_t now_ms)
 			gw->ds_down = 0;
 		}
 		lock_release(_gwf_gw_lock);
+		lock_release(_gwf_ds_sync_lock);
 		if(revived) {
 			gwf_gw_log_trans((int)s, GWF_BRK_T_HALF_OPENED,
 					"dispatcher marked it active", 0, 0);

@@ -225,6 +225,8 @@ static int gwf_forward_next(
 		if(gwf_ds_is_active(set, &uri)
 				&& (idx < 0 || gwf_gw_acquire(idx, &trial))) {
 			found = gwf_ds_use_head(msg) == 0;
+			if(!found && idx >= 0)
+				gwf_gw_neutral(idx, trial);
 		}
 	}
 	while(!found) {
@@ -252,8 +254,9 @@ static int gwf_forward_next(
 	gwf_txn_set_pending(idx, trial);
 	_gwf_xtmb.t_on_failure((unsigned int)fr_idx);
 	if(_gwf_tmb.t_relay(msg, 0, 0) < 0) {
-		gwf_txn_clear_pending();
-		if(idx >= 0)
+		/* If tm built the branch before failing to send it, the branch
+		 * holds the trial slot and TMCB_DESTROY returns it. */
+		if(gwf_txn_clear_pending() && idx >= 0)
 			gwf_gw_neutral(idx, trial);
 		LM_ERR("relaying to %.*s failed\n", uri.len, uri.s);
 		return -2;
@@ -280,6 +283,24 @@ static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
 
 /* ---- failure_route entry ---- */
 
+/* The branch whose failure runs this failure_route: the newest branch with
+ * a final reply that is not a blind (suspend) branch. Not tm's picked
+ * branch: that is the best reply of all branches, which after a failover
+ * may be an earlier gateway's (a local 408 outranks a 5xx; equal replies go
+ * to the lowest index). Returns -1 if there is none. */
+static int gwf_failed_branch(struct cell *t)
+{
+	int b;
+
+	for(b = (int)t->nr_of_outgoings - 1; b >= 0; b--) {
+		if(t->uac[b].flags & TM_UAC_FLAG_BLIND)
+			continue;
+		if(t->uac[b].last_received >= 300)
+			return b;
+	}
+	return -1;
+}
+
 int gwf_failover(sip_msg_t *msg)
 {
 	struct cell *t;
@@ -305,9 +326,9 @@ int gwf_failover(sip_msg_t *msg)
 	}
 	if(t->flags & T_CANCELED)
 		return GWF_RC_CANCELED;
-	b = _gwf_tmb.t_get_picked_branch();
-	if(b < 0 || b >= (int)t->nr_of_outgoings) {
-		LM_ERR("[%u:%u] gwf_failover(): no picked branch\n", t->hash_index,
+	b = gwf_failed_branch(t);
+	if(b < 0) {
+		LM_ERR("[%u:%u] gwf_failover(): no failed branch\n", t->hash_index,
 				t->label);
 		return GWF_RC_ERROR;
 	}

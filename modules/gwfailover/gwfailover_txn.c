@@ -31,11 +31,14 @@ void gwf_txn_set_pending(int gw, uint32_t trial)
 	_gwf_pending_set = 1;
 }
 
-void gwf_txn_clear_pending(void)
+int gwf_txn_clear_pending(void)
 {
+	int was_set = _gwf_pending_set;
+
 	_gwf_pending_set = 0;
 	_gwf_pending_gw = -1;
 	_gwf_pending_trial = 0;
+	return was_set;
 }
 
 static void gwf_txn_release(void *param)

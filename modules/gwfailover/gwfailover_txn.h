@@ -49,6 +49,9 @@ gwf_txn_t *gwf_txn_get(struct cell *t);
  * trial token <trial>: the forward hook records that instead of looking the
  * gateway up again. Process-local, consumed by the next forward. */
 void gwf_txn_set_pending(int gw, uint32_t trial);
-void gwf_txn_clear_pending(void);
+
+/* Drop the pending gateway. Returns 1 if it was still pending (no branch
+ * took it), 0 if a forward already recorded it in its branch. */
+int gwf_txn_clear_pending(void);
 
 #endif

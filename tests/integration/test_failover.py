@@ -386,3 +386,44 @@ def test_retry_falls_back_to_failover_when_gateway_was_ejected(run, proxy):
     assert res.finals() == [200]
     assert len(primary.invites()) == 1
     assert len(backup.invites()) == 1
+
+
+def test_each_failed_gateway_is_charged_not_the_best_reply(run, proxy):
+    # tm's picked branch in failure_route is the best reply of all branches
+    # (here gwA's first 503, by index); the failure to record is gwB's.
+    gw_a = reply_gw(run, "gwA", 503, "Service Unavailable")
+    gw_b = reply_gw(run, "gwB", 503, "Service Unavailable")
+    gw_c = harness.Gateway(run, "gwC", "uas_200.xml")
+    k = proxy([(1, gw_a.uri, 30), (1, gw_b.uri, 20), (1, gw_c.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=1, delay_base_ms=20))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+    assert [len(g.invites()) for g in (gw_a, gw_b, gw_c)] == [1, 1, 1]
+    flags = k.dispatcher_flags()
+    assert flags[gw_a.uri].startswith("I")
+    assert flags[gw_b.uri].startswith("I")
+    assert flags[gw_c.uri].startswith("A")
+
+
+def test_timeout_then_503_charges_the_second_gateway(run, proxy):
+    # A local 408 outranks a 503 in tm's choice of the "picked" branch: the
+    # module must still charge gwB's 503 to gwB.
+    gw_a = harness.Gateway(run, "gwA", "uas_silent.xml")
+    gw_b = reply_gw(run, "gwB", 503, "Service Unavailable")
+    gw_c = harness.Gateway(run, "gwC", "uas_200.xml")
+    k = proxy([(1, gw_a.uri, 30), (1, gw_b.uri, 20), (1, gw_c.uri, 10)],
+              FR_TIMER=1000, FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=1, delay_base_ms=20))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=1, timeout=20)
+    assert res.finals() == [200]
+    assert [len(g.invites()) for g in (gw_a, gw_b, gw_c)] == [1, 1, 1]
+    flags = k.dispatcher_flags()
+    assert flags[gw_a.uri].startswith("I")
+    assert flags[gw_b.uri].startswith("I")
+    log = k.log()
+    assert "ejected for 30000 ms: consecutive faults, last a local timeout" \
+        in log
+    assert "ejected for 30000 ms: consecutive faults (last code 503)" in log
