@@ -168,17 +168,37 @@ static void gwf_gw_log_trans(
 	}
 }
 
-int gwf_gw_lookup(int set, str *uri)
+/* After unlocking: log transition <tr> of slot <idx> and bring the
+ * dispatcher in line when the state changed or trial slots moved. */
+static void gwf_gw_after(int idx, gwf_brk_trans_t tr, int half, const char *why,
+		uint32_t ms, int code)
 {
+	if(tr != GWF_BRK_T_NONE)
+		gwf_gw_log_trans(idx, tr, why, ms, code);
+	if(tr != GWF_BRK_T_NONE || half)
+		gwf_gw_sync_ds(idx);
+}
+
+/* Find or add (<set>, <uri>); when <trial> is not NULL and the gateway is
+ * half-open, also take a free trial slot (0 if none) and set *half. One
+ * lock round: this runs for every forwarded call. */
+static int gwf_gw_find(int set, str *uri, uint32_t *trial, int *half)
+{
+	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
 	gwf_gw_t *gw;
+	uint64_t now = gwf_now_ms();
 	int idx = -1;
 
 	lock_get(_gwf_gw_lock);
-	gw = gwf_gwtab_get(
-			_gwf_gw_table, set, uri->s, (size_t)uri->len, gwf_now_ms(), &rc);
-	if(gw != NULL)
+	gw = gwf_gwtab_get(_gwf_gw_table, set, uri->s, (size_t)uri->len, now, &rc);
+	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->slots);
+		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
+			*half = 1;
+			gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
+		}
+	}
 	lock_release(_gwf_gw_lock);
 	if(gw == NULL && !_gwf_gw_full_logged) {
 		/* process-local flag: at most one line per process */
@@ -187,6 +207,22 @@ int gwf_gw_lookup(int set, str *uri)
 				uri->len, uri->s, set, gwf_gwtab_rc_name(rc),
 				_gwf_gw_table->max_gw);
 	}
+	return idx;
+}
+
+int gwf_gw_lookup(int set, str *uri)
+{
+	return gwf_gw_find(set, uri, NULL, NULL);
+}
+
+int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
+{
+	int half = 0, idx;
+
+	*trial = 0;
+	idx = gwf_gw_find(set, uri, trial, &half);
+	if(half)
+		gwf_gw_sync_ds(idx);
 	return idx;
 }
 
@@ -226,33 +262,26 @@ int gwf_gw_acquire(int idx, uint32_t *trial)
 	ok = gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, gwf_now_ms(), trial, &tr);
 	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
 	lock_release(_gwf_gw_lock);
-	if(tr != GWF_BRK_T_NONE)
-		gwf_gw_log_trans(idx, tr, "ejection time over", 0, 0);
-	if(tr != GWF_BRK_T_NONE || half)
-		gwf_gw_sync_ds(idx);
+	gwf_gw_after(idx, tr, half, "ejection time over", 0, 0);
 	return ok;
 }
 
-uint32_t gwf_gw_note_forward(int idx)
+/* Record <out> at <now> (expects the table lock to be taken). */
+static gwf_brk_trans_t gwf_gw_record_locked(
+		gwf_gw_t *gw, uint32_t trial, gwf_outcome_t out, uint64_t now)
 {
-	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
-	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
-	uint32_t trial = 0;
-	int half;
+	gwf_brk_trans_t tr;
 
-	if(gw == NULL)
-		return 0;
-	lock_get(_gwf_gw_lock);
-	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
-	if(half)
-		gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, gwf_now_ms(), &trial, &tr);
-	lock_release(_gwf_gw_lock);
-	if(half)
-		gwf_gw_sync_ds(idx);
-	return trial;
+	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
+	if(out == GWF_OUT_SUCCESS)
+		gw->st.successes++;
+	if(tr == GWF_BRK_T_OPENED) {
+		gw->st.ejections++;
+		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+	}
+	return tr;
 }
 
-/* Record <out> for slot <idx> and act on what it changed. */
 static void gwf_gw_record(
 		int idx, uint32_t trial, gwf_outcome_t out, const char *why, int code)
 {
@@ -263,19 +292,10 @@ static void gwf_gw_record(
 	if(gw == NULL)
 		return;
 	lock_get(_gwf_gw_lock);
-	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, gwf_now_ms());
-	if(out == GWF_OUT_SUCCESS)
-		gw->st.successes++;
-	if(tr == GWF_BRK_T_OPENED) {
-		gw->st.ejections++;
-		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
-	}
+	tr = gwf_gw_record_locked(gw, trial, out, gwf_now_ms());
 	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
 	lock_release(_gwf_gw_lock);
-	if(tr != GWF_BRK_T_NONE)
-		gwf_gw_log_trans(idx, tr, why, _gwf_cfg.brk.open_ms, code);
-	if(tr != GWF_BRK_T_NONE || half)
-		gwf_gw_sync_ds(idx);
+	gwf_gw_after(idx, tr, half, why, _gwf_cfg.brk.open_ms, code);
 }
 
 void gwf_gw_success(int idx, uint32_t trial)
@@ -294,50 +314,41 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_brk_trans_t tr;
 	uint64_t now = gwf_now_ms();
+	const char *why;
+	uint32_t ms = _gwf_cfg.brk.open_ms;
 	int half;
 
 	if(gw == NULL)
 		return;
-	if(health != GWF_HEALTH_EJECT) {
-		lock_get(_gwf_gw_lock);
-		gw->st.last_code = f->code;
-		gw->st.last_fail_ms = now;
-		gw->st.local_timeouts += f->local_timeout ? 1 : 0;
-		gw->st.received_5xx += (!f->local_timeout && f->code >= 500) ? 1 : 0;
-		gw->st.retry_after += f->retry_after_s >= 0 ? 1 : 0;
-		if(health == GWF_HEALTH_COUNT)
-			gw->st.counted++;
-		else
-			gw->st.not_counted++;
-		lock_release(_gwf_gw_lock);
-		gwf_gw_record(idx, trial,
-				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
-				f->local_timeout ? "consecutive faults, last a local timeout"
-								 : "consecutive faults",
-				f->code);
-		return;
-	}
-
 	lock_get(_gwf_gw_lock);
 	gw->st.last_code = f->code;
 	gw->st.last_fail_ms = now;
+	gw->st.local_timeouts += f->local_timeout ? 1 : 0;
 	gw->st.received_5xx += (!f->local_timeout && f->code >= 500) ? 1 : 0;
 	gw->st.retry_after += f->retry_after_s >= 0 ? 1 : 0;
-	gw->st.counted++;
-	/* release the trial slot first so the ejection starts clean */
-	gwf_brk_record(&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
-	tr = gwf_brk_eject(&gw->brk, eject_ms, now);
-	if(tr == GWF_BRK_T_OPENED)
-		gw->st.ejections++;
-	gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+	if(health == GWF_HEALTH_IGNORE)
+		gw->st.not_counted++;
+	else
+		gw->st.counted++;
+	if(health == GWF_HEALTH_EJECT) {
+		/* release the trial slot first so the ejection starts clean */
+		gwf_brk_record(&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
+		tr = gwf_brk_eject(&gw->brk, eject_ms, now);
+		if(tr == GWF_BRK_T_OPENED)
+			gw->st.ejections++;
+		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+		why = f->retry_after_s >= 0 ? "Retry-After" : "eject rule";
+		ms = eject_ms;
+	} else {
+		tr = gwf_gw_record_locked(gw, trial,
+				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
+				now);
+		why = f->local_timeout ? "consecutive faults, last a local timeout"
+							   : "consecutive faults";
+	}
 	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
 	lock_release(_gwf_gw_lock);
-	if(tr != GWF_BRK_T_NONE)
-		gwf_gw_log_trans(idx, tr,
-				f->retry_after_s >= 0 ? "Retry-After" : "eject rule", eject_ms,
-				f->code);
-	if(tr != GWF_BRK_T_NONE || half)
-		gwf_gw_sync_ds(idx);
+	gwf_gw_after(idx, tr, half, why, ms, f->code);
 }
 
 #define GWF_EXPIRE_BATCH 64

@@ -46,10 +46,10 @@ int gwf_gw_selectable(int idx);
  * not a trial call) or 0 when the breaker refuses. */
 int gwf_gw_acquire(int idx, uint32_t *trial);
 
-/* A call the script routed (ds_select_dst) is being forwarded to slot
- * <idx>: if the gateway is on trial it takes a trial slot when one is free.
- * Returns the trial token (0: none). */
-uint32_t gwf_gw_note_forward(int idx);
+/* A call the script routed (ds_select_dst) is being forwarded to
+ * (<set>, <uri>): like gwf_gw_lookup(), and if the gateway is on trial the
+ * call takes a trial slot when one is free (*trial, 0: none). */
+int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial);
 
 /* Outcomes of one call sent to slot <idx> holding trial token <trial>. */
 void gwf_gw_success(int idx, uint32_t trial);

@@ -114,9 +114,7 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 		gwf_txn_clear_pending();
 	} else if(gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
-		gw = gwf_gw_lookup(set, &uri);
-		if(gw >= 0)
-			trial = gwf_gw_note_forward(gw);
+		gw = gwf_gw_lookup_forward(set, &uri, &trial);
 	}
 	txn->br[b].gw = gw;
 	txn->br[b].trial = trial;
