@@ -9,15 +9,9 @@ PKGS=(kamailio kamailio-extra-modules kamailio-lua-modules
 	sip-tester libcurl4-openssl-dev libcmocka-dev python3-pytest
 	clang-format build-essential pkg-config dpkg-dev bison flex
 	valgrind curl python3)
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
+# shellcheck source=apt-lib.sh
+. "$(dirname "$0")/apt-lib.sh"
+mapfile -t missing < <(apt_missing "${PKGS[@]}")
 
 has_deb_src() {
 	grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list \

@@ -20,15 +20,9 @@ set -euo pipefail
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 MOD_DIR="$TOP/modules/gwfailover"
 PKGS=(xsltproc docbook-xsl docbook-xml lynx make)
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-
-missing=()
-for p in "${PKGS[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-		missing+=("$p")
-done
+# shellcheck source=apt-lib.sh
+. "$(dirname "$0")/apt-lib.sh"
+mapfile -t missing < <(apt_missing "${PKGS[@]}")
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "gen-readme: installing ${missing[*]}"
 	$SUDO apt-get update -qq
