@@ -56,21 +56,6 @@ void gwf_gw_destroy(void)
 	}
 }
 
-void gwf_gw_lock(void)
-{
-	lock_get(_gwf_gw_lock);
-}
-
-void gwf_gw_unlock(void)
-{
-	lock_release(_gwf_gw_lock);
-}
-
-gwf_gwtab_t *gwf_gw_table(void)
-{
-	return _gwf_gw_table;
-}
-
 /* ---- health transitions ---- */
 
 /* Orders the dispatcher updates of all processes: without it two processes

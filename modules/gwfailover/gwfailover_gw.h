@@ -25,15 +25,6 @@ void gwf_gw_destroy_sync(void);
 /* Free the table; destroy only. */
 void gwf_gw_destroy(void);
 
-/* Take / release the one lock that protects every gwf_gw_t and the table.
- * Hold it only around gwf_brk_* / gwf_gwtab_* calls and copies: never
- * across tm, dispatcher, script or network calls. */
-void gwf_gw_lock(void);
-void gwf_gw_unlock(void);
-
-/* The table (shm, same address in every process). */
-gwf_gwtab_t *gwf_gw_table(void);
-
 /* Slot of gateway (<set>, <uri>), added if new. Returns the slot index, or
  * -1 (logged once) when the table is full or the URI is unusable. */
 int gwf_gw_lookup(int set, str *uri);
