@@ -9,6 +9,7 @@
  * Kamailio-independent; do not include Kamailio headers.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "gwf_gwtab.h"
@@ -49,6 +50,7 @@ void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
 	t->max_gw = n ? max_gw : 0;
 	t->nslots = (uint32_t)n;
 	t->count = 0;
+	t->down = 0;
 	t->next_deadline_ms = UINT64_MAX;
 	if(n)
 		memset(t->slots, 0, (size_t)n * sizeof(gwf_gw_t));
@@ -184,6 +186,9 @@ unsigned gwf_gwtab_expire(
 			continue;
 		if(b->open_until_ms <= now_ms && n < max_out) {
 			gwf_brk_tick(b, now_ms);
+			t->slots[i].why = GWF_WHY_TIME_OVER;
+			t->slots[i].why_code = 0;
+			t->slots[i].why_arg = 0;
 			out[n++] = i;
 			continue;
 		}
@@ -216,4 +221,38 @@ const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc)
 			return "empty uri";
 	}
 	return "unknown";
+}
+
+int gwf_why_format(
+		gwf_why_t why, int code, uint32_t arg, char *buf, size_t size)
+{
+	switch(why) {
+		case GWF_WHY_NONE:
+			return snprintf(buf, size, "none");
+		case GWF_WHY_FAULTS:
+			if(code == 408)
+				return snprintf(buf, size,
+						"%u consecutive fault%s, last a timeout (408)", arg,
+						arg == 1 ? "" : "s");
+			return snprintf(buf, size, "%u consecutive fault%s, last %d", arg,
+					arg == 1 ? "" : "s", code);
+		case GWF_WHY_RETRY_AFTER:
+			return snprintf(buf, size, "Retry-After %u s (%d)", arg, code);
+		case GWF_WHY_EJECT_RULE:
+			return snprintf(buf, size, "eject rule (%d)", code);
+		case GWF_WHY_TRIAL_FAILED:
+			return snprintf(buf, size, "trial call failed (%d)", code);
+		case GWF_WHY_MANUAL_EJECT:
+			return snprintf(buf, size, "manual eject for %u s", arg);
+		case GWF_WHY_TIME_OVER:
+			return snprintf(buf, size, "ejection time over");
+		case GWF_WHY_DS_ACTIVE:
+			return snprintf(buf, size, "dispatcher marked it active");
+		case GWF_WHY_TRIAL_OK:
+			return snprintf(buf, size, "%u trial call%s succeeded", arg,
+					arg == 1 ? "" : "s");
+		case GWF_WHY_MANUAL_RESTORE:
+			return snprintf(buf, size, "manual restore");
+	}
+	return snprintf(buf, size, "unknown");
 }

@@ -37,6 +37,22 @@ typedef struct gwf_gw_stats
 	uint64_t last_fail_ms;	 /* monotonic time of the last failure */
 } gwf_gw_stats_t;
 
+/* Why a gateway is in its breaker state: kept with the gateway so an
+ * operator can read it at any time, and put in the events. */
+typedef enum gwf_why
+{
+	GWF_WHY_NONE = 0,	   /* never changed state */
+	GWF_WHY_FAULTS,		   /* arg consecutive faults, the last <code> */
+	GWF_WHY_RETRY_AFTER,   /* Retry-After of arg seconds (clamped) */
+	GWF_WHY_EJECT_RULE,	   /* an 'eject' rule matched <code> */
+	GWF_WHY_TRIAL_FAILED,  /* a half-open trial call failed with <code> */
+	GWF_WHY_MANUAL_EJECT,  /* operator, for arg seconds */
+	GWF_WHY_TIME_OVER,	   /* ejection time over: trial calls allowed */
+	GWF_WHY_DS_ACTIVE,	   /* dispatcher (probing, operator) re-activated */
+	GWF_WHY_TRIAL_OK,	   /* arg trial calls succeeded */
+	GWF_WHY_MANUAL_RESTORE /* operator */
+} gwf_why_t;
+
 typedef struct gwf_gw
 {
 	uint32_t used; /* 0: free slot */
@@ -46,8 +62,11 @@ typedef struct gwf_gw
 	char uri[GWF_URI_MAX + 1]; /* NUL-terminated */
 	gwf_brk_t brk;
 	gwf_gw_stats_t st;
-	int ds_down; /* owned by the glue: 1 while it has the gateway marked
+	int ds_down;	  /* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */
+	gwf_why_t why;	  /* why it is in its current state */
+	int why_code;	  /* SIP code behind <why>, 0 if none */
+	uint32_t why_arg; /* count or seconds behind <why> */
 } gwf_gw_t;
 
 typedef struct gwf_gwtab
@@ -56,6 +75,7 @@ typedef struct gwf_gwtab
 	uint32_t nslots;		   /* power of two, >= 2 * max_gw */
 	uint32_t count;			   /* gateways in the table */
 	uint64_t next_deadline_ms; /* earliest OPEN deadline; UINT64_MAX: none */
+	uint32_t down;			   /* gateways not CLOSED; kept by the caller */
 	gwf_gw_t slots[];
 } gwf_gwtab_t;
 
@@ -88,7 +108,8 @@ gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
  * gwf_gwtab_expire() knows when to scan. */
 void gwf_gwtab_note_deadline(gwf_gwtab_t *t, uint64_t deadline_ms);
 
-/* If <now_ms> has reached next_deadline_ms: tick every OPEN breaker, write
+/* If <now_ms> has reached next_deadline_ms: tick every OPEN breaker (its
+ * reason becomes GWF_WHY_TIME_OVER), write
  * the slot index of each one that became HALF_OPEN into <out> (at most
  * <max_out>) and recompute next_deadline_ms (left <= now if <out> was too
  * small, so the next call continues). Cheap when nothing is due.
@@ -100,5 +121,11 @@ unsigned gwf_gwtab_expire(
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);
 
 const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc);
+
+/* Write the reason <why> (with its <code> and <arg>) for an operator, e.g.
+ * "3 consecutive faults, last 503", into <buf>. Returns the length
+ * written (snprintf semantics). */
+int gwf_why_format(
+		gwf_why_t why, int code, uint32_t arg, char *buf, size_t size);
 
 #endif

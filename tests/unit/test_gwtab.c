@@ -337,6 +337,8 @@ static void test_expire(void **state)
 	assert_int_equal(g[1]->brk.state, GWF_BRK_HALF_OPEN);
 	assert_int_equal(g[4]->brk.state, GWF_BRK_HALF_OPEN);
 	assert_int_equal(g[3]->brk.state, GWF_BRK_OPEN);
+	assert_int_equal(g[1]->why, GWF_WHY_TIME_OVER);
+	assert_int_equal(g[3]->why, GWF_WHY_NONE);
 	assert_int_equal(g[0]->brk.state, GWF_BRK_CLOSED);
 	assert_true((out[0] == s[1] && out[1] == s[4])
 				|| (out[0] == s[4] && out[1] == s[1]));
@@ -421,6 +423,42 @@ static void test_rc_names(void **state)
 	assert_string_equal(gwf_gwtab_rc_name((gwf_gwtab_rc_t)9), "unknown");
 }
 
+static void expect_why(gwf_why_t why, int code, uint32_t arg, const char *want)
+{
+	char buf[96];
+
+	assert_int_equal(gwf_why_format(why, code, arg, buf, sizeof(buf)),
+			(int)strlen(want));
+	assert_string_equal(buf, want);
+}
+
+static void test_why_format(void **state)
+{
+	char small[8];
+
+	(void)state;
+	expect_why(GWF_WHY_NONE, 0, 0, "none");
+	expect_why(GWF_WHY_FAULTS, 503, 3, "3 consecutive faults, last 503");
+	expect_why(GWF_WHY_FAULTS, 408, 5,
+			"5 consecutive faults, last a timeout (408)");
+	expect_why(GWF_WHY_RETRY_AFTER, 503, 30, "Retry-After 30 s (503)");
+	expect_why(GWF_WHY_EJECT_RULE, 500, 0, "eject rule (500)");
+	expect_why(GWF_WHY_TRIAL_FAILED, 503, 0, "trial call failed (503)");
+	expect_why(GWF_WHY_MANUAL_EJECT, 0, 60, "manual eject for 60 s");
+	expect_why(GWF_WHY_TIME_OVER, 0, 0, "ejection time over");
+	expect_why(GWF_WHY_DS_ACTIVE, 0, 0, "dispatcher marked it active");
+	expect_why(GWF_WHY_TRIAL_OK, 0, 2, "2 trial calls succeeded");
+	expect_why(GWF_WHY_TRIAL_OK, 0, 1, "1 trial call succeeded");
+	expect_why(GWF_WHY_FAULTS, 500, 1, "1 consecutive fault, last 500");
+	expect_why(GWF_WHY_MANUAL_RESTORE, 0, 0, "manual restore");
+	expect_why((gwf_why_t)99, 0, 0, "unknown");
+	/* truncates like snprintf, always terminated */
+	assert_int_equal(
+			gwf_why_format(GWF_WHY_MANUAL_RESTORE, 0, 0, small, sizeof(small)),
+			14);
+	assert_string_equal(small, "manual ");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +474,7 @@ int main(void)
 			cmocka_unit_test(test_expire_scan_only_when_due),
 			cmocka_unit_test(test_expire_out_too_small),
 			cmocka_unit_test(test_rc_names),
+			cmocka_unit_test(test_why_format),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
