@@ -14,6 +14,12 @@
 #include "gwf_breaker.h"
 #include "gwf_classify.h"
 
+/* Limits of the integer parameters; the manual lists the same. */
+#define GWF_MAX_ATTEMPTS_LIMIT 16
+#define GWF_MAX_GATEWAYS_LIMIT 1000000
+#define GWF_DELAY_LIMIT_MS 60000
+#define GWF_EJECT_LIMIT_S 86400
+
 /* Effective configuration, built from the modparams in mod_init (before the
  * fork, so every process has the same copy) and read-only afterwards. */
 typedef struct gwf_config
@@ -27,6 +33,9 @@ typedef struct gwf_config
 	unsigned retry_after_max_s;
 	unsigned max_gateways;
 	unsigned resume_interval_ms; /* poll period of the resume process */
+	int exhausted_code;			 /* 0: relay the gateway's failure */
+	const char *exhausted_reason;
+	const char *event_callback; /* KEMI event function; "" if none */
 } gwf_config_t;
 
 extern gwf_config_t _gwf_cfg;

@@ -7,18 +7,15 @@
  * GNU GPL version 2 or later with the OpenSSL exception.
  */
 
-#include <stdarg.h>
-
 #include "core/dprint.h"
 #include "core/dset.h"
 #include "core/kemi.h"
-#include "core/rpc.h"
-#include "core/rpc_lookup.h"
 #include "core/sr_module.h"
 #include "core/xavp.h"
 #include "modules/dispatcher/api.h"
 
 #include "gwfailover_ds.h"
+#include "gwfailover_dsrpc.h"
 
 /* dispatch.h's DS_SETOP_DSTURI: next destination goes into $du. */
 #define GWF_DS_SETOP_DSTURI 0
@@ -26,7 +23,6 @@
 typedef int (*gwf_ds_is_active_uri_f)(sip_msg_t *msg, int set, str *uri);
 
 static dispatcher_api_t _gwf_dsb;
-static rpc_export_t *_gwf_ds_set_state_rpc = NULL;
 static gwf_ds_is_active_uri_f _gwf_ds_is_active_uri = NULL;
 static str _gwf_ds_xavp_dst = str_init("_dsdst_");
 static str _gwf_ds_uri_name = str_init("uri");
@@ -70,12 +66,8 @@ int gwf_ds_init(void)
 			   " gwfailover.so\n");
 		return -1;
 	}
-	_gwf_ds_set_state_rpc = find_rpc_export("dispatcher.set_state", 0);
-	if(_gwf_ds_set_state_rpc == NULL) {
-		LM_ERR("dispatcher.set_state RPC command not found: load"
-			   " dispatcher.so before gwfailover.so\n");
+	if(gwf_dsrpc_init() < 0)
 		return -1;
-	}
 	if(gwf_ds_bind_is_active() < 0) {
 		LM_ERR("dispatcher export ds_is_active_uri not found\n");
 		return -1;
@@ -161,107 +153,4 @@ int gwf_ds_is_active(int set, str *uri)
 {
 	/* ds_is_active_uri() does not look at the message. */
 	return _gwf_ds_is_active_uri(NULL, set, uri) > 0 ? 1 : 0;
-}
-
-/* ---- a minimal in-process RPC context for dispatcher.set_state ---- */
-
-typedef struct gwf_rpc_ctx
-{
-	str state;
-	int set;
-	str uri;
-	int fault_code;
-} gwf_rpc_ctx_t;
-
-static int gwf_rpc_scan(void *c, char *fmt, ...)
-{
-	gwf_rpc_ctx_t *ctx = (gwf_rpc_ctx_t *)c;
-	va_list ap;
-	int n = 0, nstr = 0;
-
-	va_start(ap, fmt);
-	for(; *fmt; fmt++) {
-		switch(*fmt) {
-			case 'S':
-				*va_arg(ap, str *) = (nstr++ == 0) ? ctx->state : ctx->uri;
-				n++;
-				break;
-			case 'd':
-				*va_arg(ap, int *) = ctx->set;
-				n++;
-				break;
-			default: /* '.', '*': modifiers */
-				break;
-		}
-	}
-	va_end(ap);
-	return n;
-}
-
-static void gwf_rpc_fault(void *c, int code, char *fmt, ...)
-{
-	((gwf_rpc_ctx_t *)c)->fault_code = code;
-}
-
-static int gwf_rpc_ignore(void *c, char *fmt, ...)
-{
-	return 0;
-}
-
-static int gwf_rpc_send(void *c)
-{
-	return 0;
-}
-
-static int gwf_rpc_struct_printf(void *c, char *name, char *fmt, ...)
-{
-	return 0;
-}
-
-static rpc_capabilities_t gwf_rpc_capabilities(void *c)
-{
-	return 0;
-}
-
-static struct rpc_delayed_ctx *gwf_rpc_delayed_new(void *c)
-{
-	return NULL;
-}
-
-static void gwf_rpc_delayed_close(struct rpc_delayed_ctx *d)
-{
-}
-
-static rpc_t _gwf_rpc = {
-		.fault = gwf_rpc_fault,
-		.send = gwf_rpc_send,
-		.add = gwf_rpc_ignore,
-		.scan = gwf_rpc_scan,
-		.rpl_printf = gwf_rpc_ignore,
-		.struct_add = gwf_rpc_ignore,
-		.array_add = gwf_rpc_ignore,
-		.struct_scan = gwf_rpc_ignore,
-		.struct_printf = gwf_rpc_struct_printf,
-		.capabilities = gwf_rpc_capabilities,
-		.delayed_ctx_new = gwf_rpc_delayed_new,
-		.delayed_ctx_close = gwf_rpc_delayed_close,
-};
-
-int gwf_ds_set_state(int set, str *uri, int active)
-{
-	gwf_rpc_ctx_t ctx;
-
-	ctx.state.s = active ? "a" : "ip";
-	ctx.state.len = active ? 1 : 2;
-	ctx.set = set;
-	ctx.uri = *uri;
-	ctx.fault_code = 0;
-	_gwf_ds_set_state_rpc->function(&_gwf_rpc, &ctx);
-	if(ctx.fault_code != 0) {
-		LM_WARN("dispatcher does not know gateway %.*s in set %d (fault %d):"
-				" its state was not changed\n",
-				uri->len, uri->s, set, ctx.fault_code);
-		return -1;
-	}
-	return 0;
 }

@@ -13,7 +13,9 @@
 
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
+#include "gwfailover_event.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_stats.h"
 
 static gwf_gwtab_t *_gwf_gw_table = NULL;
 static gen_lock_t *_gwf_gw_lock = NULL;
@@ -99,8 +101,10 @@ static int gwf_gw_want_active_locked(const gwf_gw_t *gw)
 	}
 }
 
-/* Bring the dispatcher state of slot <idx> in line with its breaker. */
-static void gwf_gw_sync_ds(int idx)
+/* Bring the dispatcher state of slot <idx> in line with its breaker; with
+ * <force>, set it even if it looks right already (an operator action must
+ * win over a state someone else set). */
+static void gwf_gw_sync_ds(int idx, int force)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	char uri_buf[GWF_URI_MAX + 1];
@@ -112,7 +116,7 @@ static void gwf_gw_sync_ds(int idx)
 	lock_get(_gwf_ds_sync_lock);
 	lock_get(_gwf_gw_lock);
 	want = gwf_gw_want_active_locked(gw);
-	change = (want == gw->ds_down);
+	change = force || (want == gw->ds_down);
 	set = gw->set_id;
 	memcpy(uri_buf, gw->uri, gw->uri_len);
 	uri.s = uri_buf;
@@ -128,46 +132,128 @@ static void gwf_gw_sync_ds(int idx)
 	lock_release(_gwf_ds_sync_lock);
 }
 
-/* Log a transition of slot <idx> (after unlocking). */
-static void gwf_gw_log_trans(
-		int idx, gwf_brk_trans_t tr, const char *why, uint32_t ms, int code)
+/* A breaker transition, captured under the table lock and acted on after
+ * unlocking: counters, log line, dispatcher state. */
+typedef struct gwf_trans
+{
+	gwf_brk_trans_t tr;
+	gwf_brk_state_t prev; /* state before the transition */
+	int half;			  /* HALF_OPEN after: trial slots may have moved */
+	uint32_t open_ms;	  /* OPENED: how long */
+	char why[GWF_EV_REASON_MAX];
+} gwf_trans_t;
+
+#define GWF_TRANS_NONE                        \
+	{                                         \
+		GWF_BRK_T_NONE, GWF_BRK_CLOSED, 0, 0, \
+		{                                     \
+			0                                 \
+		}                                     \
+	}
+
+static gwf_ev_kind_t gwf_gw_ev_kind(const gwf_trans_t *t)
+{
+	switch(t->tr) {
+		case GWF_BRK_T_OPENED:
+			return t->prev == GWF_BRK_CLOSED ? GWF_EV_DOWN : GWF_EV_REOPENED;
+		case GWF_BRK_T_HALF_OPENED:
+			return GWF_EV_HALF_OPEN;
+		default:
+			return GWF_EV_UP;
+	}
+}
+
+/* Book transition <tr> of <gw>, which was in state <prev>, caused by <why>
+ * (<code>, <arg>), and queue its event. Queued under the table lock so the
+ * events of one gateway keep the order of its transitions.
+ * (expects the table lock to be taken) */
+static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
+		gwf_brk_trans_t tr, gwf_brk_state_t prev, gwf_why_t why, int code,
+		uint32_t arg)
+{
+	gwf_event_t ev;
+
+	t->tr = tr;
+	t->prev = prev;
+	t->half = (gw->brk.state == GWF_BRK_HALF_OPEN);
+	t->open_ms = 0;
+	t->why[0] = '\0';
+	if(tr == GWF_BRK_T_NONE)
+		return;
+	if(tr == GWF_BRK_T_HALF_OPENED && why == GWF_WHY_NONE)
+		why = GWF_WHY_TIME_OVER;
+	gw->why = why;
+	gw->why_code = code;
+	gw->why_arg = arg;
+	if(tr == GWF_BRK_T_OPENED) {
+		gw->st.ejections++;
+		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+		t->open_ms = (uint32_t)(gw->brk.open_until_ms - gw->brk.since_ms);
+		if(prev == GWF_BRK_CLOSED)
+			_gwf_gw_table->down++;
+	} else if(tr == GWF_BRK_T_CLOSED && prev != GWF_BRK_CLOSED) {
+		if(_gwf_gw_table->down > 0)
+			_gwf_gw_table->down--;
+	}
+	gwf_why_format(why, code, arg, t->why, sizeof(t->why));
+
+	if(!gwf_event_wanted(gwf_gw_ev_kind(t)))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = gwf_gw_ev_kind(t);
+	ev.why = why;
+	ev.set_id = gw->set_id;
+	ev.code = code ? code : gw->st.last_code;
+	ev.consec_faults = gw->brk.consec_faults;
+	ev.ejections = gw->st.ejections;
+	ev.open_ms = t->open_ms;
+	memcpy(ev.uri, gw->uri, (size_t)gw->uri_len + 1);
+	memcpy(ev.reason, t->why, sizeof(ev.reason));
+	gwf_event_emit(&ev);
+}
+
+/* Log and count transition <t> of slot <idx> (after unlocking). */
+static void gwf_gw_report(int idx, const gwf_trans_t *t)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 
-	switch(tr) {
+	/* set and URI of a slot never change: no lock needed */
+	switch(t->tr) {
 		case GWF_BRK_T_OPENED:
-			LM_WARN("gateway %s (set %d) ejected for %u ms: %s (last code"
-					" %d)\n",
-					gw->uri, gw->set_id, ms, why, code);
+			gwf_stat_inc(GWF_ST_EJECTIONS);
+			LM_WARN("gateway %s (set %d) ejected for %u ms: %s\n", gw->uri,
+					gw->set_id, t->open_ms, t->why);
 			break;
 		case GWF_BRK_T_HALF_OPENED:
-			LM_NOTICE("gateway %s (set %d) half-open: %s\n", gw->uri,
-					gw->set_id, why);
+			gwf_stat_inc(GWF_ST_HALF_OPENS);
+			LM_NOTICE("gateway %s (set %d) half-open: %s, trial calls"
+					  " allowed\n",
+					gw->uri, gw->set_id, t->why);
 			break;
 		case GWF_BRK_T_CLOSED:
+			gwf_stat_inc(GWF_ST_RESTORATIONS);
 			LM_NOTICE("gateway %s (set %d) restored: %s\n", gw->uri, gw->set_id,
-					why);
+					t->why);
 			break;
 		default:
 			break;
 	}
 }
 
-/* After unlocking: log transition <tr> of slot <idx> and bring the
+/* After unlocking: report transition <t> of slot <idx> and bring the
  * dispatcher in line when the state changed or trial slots moved. */
-static void gwf_gw_after(int idx, gwf_brk_trans_t tr, int half, const char *why,
-		uint32_t ms, int code)
+static void gwf_gw_after(int idx, const gwf_trans_t *t)
 {
-	if(tr != GWF_BRK_T_NONE)
-		gwf_gw_log_trans(idx, tr, why, ms, code);
-	if(tr != GWF_BRK_T_NONE || half)
-		gwf_gw_sync_ds(idx);
+	if(t->tr != GWF_BRK_T_NONE)
+		gwf_gw_report(idx, t);
+	if(t->tr != GWF_BRK_T_NONE || t->half)
+		gwf_gw_sync_ds(idx, 0);
 }
 
 /* Find or add (<set>, <uri>); when <trial> is not NULL and the gateway is
- * half-open, also take a free trial slot (0 if none) and set *half. One
+ * half-open, also take a free trial slot (0 if none) and fill <t>. One
  * lock round: this runs for every forwarded call. */
-static int gwf_gw_find(int set, str *uri, uint32_t *trial, int *half)
+static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
@@ -180,8 +266,9 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, int *half)
 	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->slots);
 		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
-			*half = 1;
 			gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
+			gwf_gw_trans_locked(
+					gw, t, tr, GWF_BRK_HALF_OPEN, GWF_WHY_NONE, 0, 0);
 		}
 	}
 	lock_release(_gwf_gw_lock);
@@ -202,12 +289,13 @@ int gwf_gw_lookup(int set, str *uri)
 
 int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
 {
-	int half = 0, idx;
+	gwf_trans_t t = GWF_TRANS_NONE;
+	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &half);
-	if(half)
-		gwf_gw_sync_ds(idx);
+	idx = gwf_gw_find(set, uri, trial, &t);
+	if(idx >= 0)
+		gwf_gw_after(idx, &t);
 	return idx;
 }
 
@@ -238,70 +326,79 @@ int gwf_gw_acquire(int idx, uint32_t *trial)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
-	int ok, half;
+	gwf_brk_state_t prev;
+	gwf_trans_t t;
+	int ok;
 
 	*trial = 0;
 	if(gw == NULL)
 		return 1;
 	lock_get(_gwf_gw_lock);
+	prev = gw->brk.state;
 	ok = gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, gwf_now_ms(), trial, &tr);
-	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
+	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_TIME_OVER, 0, 0);
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, tr, half, "ejection time over", 0, 0);
+	gwf_gw_after(idx, &t);
 	return ok;
 }
 
-/* Record <out> at <now> (expects the table lock to be taken). */
-static gwf_brk_trans_t gwf_gw_record_locked(
-		gwf_gw_t *gw, uint32_t trial, gwf_outcome_t out, uint64_t now)
+/* Record <out> at <now>; a failure carries its <code>. (expects the table
+ * lock to be taken) */
+static void gwf_gw_record_locked(gwf_gw_t *gw, uint32_t trial,
+		gwf_outcome_t out, int code, uint64_t now, gwf_trans_t *t)
 {
+	gwf_brk_state_t prev = gw->brk.state;
 	gwf_brk_trans_t tr;
+	gwf_why_t why = GWF_WHY_NONE;
+	uint32_t arg = 0;
 
 	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
 	if(out == GWF_OUT_SUCCESS)
 		gw->st.successes++;
-	if(tr == GWF_BRK_T_OPENED) {
-		gw->st.ejections++;
-		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+	if(tr == GWF_BRK_T_OPENED && prev == GWF_BRK_CLOSED) {
+		why = GWF_WHY_FAULTS;
+		arg = _gwf_cfg.brk.fail_threshold;
+	} else if(tr == GWF_BRK_T_OPENED) {
+		why = GWF_WHY_TRIAL_FAILED;
+	} else if(tr == GWF_BRK_T_CLOSED) {
+		why = GWF_WHY_TRIAL_OK;
+		arg = _gwf_cfg.brk.trial_successes;
+		code = 0;
 	}
-	return tr;
+	gwf_gw_trans_locked(gw, t, tr, prev, why, code, arg);
 }
 
-static void gwf_gw_record(
-		int idx, uint32_t trial, gwf_outcome_t out, const char *why, int code)
+static void gwf_gw_record(int idx, uint32_t trial, gwf_outcome_t out)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
-	gwf_brk_trans_t tr;
-	int half;
+	gwf_trans_t t;
 
 	if(gw == NULL)
 		return;
 	lock_get(_gwf_gw_lock);
-	tr = gwf_gw_record_locked(gw, trial, out, gwf_now_ms());
-	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
+	gwf_gw_record_locked(gw, trial, out, 0, gwf_now_ms(), &t);
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, tr, half, why, _gwf_cfg.brk.open_ms, code);
+	gwf_gw_after(idx, &t);
 }
 
 void gwf_gw_success(int idx, uint32_t trial)
 {
-	gwf_gw_record(idx, trial, GWF_OUT_SUCCESS, "call answered", 200);
+	gwf_gw_record(idx, trial, GWF_OUT_SUCCESS);
 }
 
 void gwf_gw_neutral(int idx, uint32_t trial)
 {
-	gwf_gw_record(idx, trial, GWF_OUT_NEUTRAL, "", 0);
+	gwf_gw_record(idx, trial, GWF_OUT_NEUTRAL);
 }
 
 void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 		gwf_health_t health, uint32_t eject_ms)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	gwf_brk_state_t prev;
 	gwf_brk_trans_t tr;
+	gwf_trans_t t;
 	uint64_t now = gwf_now_ms();
-	const char *why;
-	uint32_t ms = _gwf_cfg.brk.open_ms;
-	int half;
 
 	if(gw == NULL)
 		return;
@@ -318,22 +415,128 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	if(health == GWF_HEALTH_EJECT) {
 		/* release the trial slot first so the ejection starts clean */
 		gwf_brk_record(&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
+		prev = gw->brk.state;
 		tr = gwf_brk_eject(&gw->brk, eject_ms, now);
-		if(tr == GWF_BRK_T_OPENED)
-			gw->st.ejections++;
+		if(f->retry_after_s >= 0)
+			gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_RETRY_AFTER, f->code,
+					eject_ms / 1000u);
+		else
+			gwf_gw_trans_locked(
+					gw, &t, tr, prev, GWF_WHY_EJECT_RULE, f->code, 0);
+		/* already OPEN: the deadline may have moved */
 		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
-		why = f->retry_after_s >= 0 ? "Retry-After" : "eject rule";
-		ms = eject_ms;
 	} else {
-		tr = gwf_gw_record_locked(gw, trial,
+		gwf_gw_record_locked(gw, trial,
 				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
-				now);
-		why = f->local_timeout ? "consecutive faults, last a local timeout"
-							   : "consecutive faults";
+				f->code, now, &t);
 	}
-	half = (gw->brk.state == GWF_BRK_HALF_OPEN);
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, tr, half, why, ms, f->code);
+	gwf_gw_after(idx, &t);
+}
+
+/* ---- operator actions (RPC) ---- */
+
+int gwf_gw_find_existing(int set, str *uri)
+{
+	gwf_gw_t *gw;
+	int idx = -1;
+
+	lock_get(_gwf_gw_lock);
+	gw = gwf_gwtab_find(_gwf_gw_table, set, uri->s, (size_t)uri->len);
+	if(gw != NULL)
+		idx = (int)(gw - _gwf_gw_table->slots);
+	lock_release(_gwf_gw_lock);
+	return idx;
+}
+
+int gwf_gw_used(int idx)
+{
+	return gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx) != NULL;
+}
+
+unsigned gwf_gw_slots(void)
+{
+	return _gwf_gw_table->nslots;
+}
+
+unsigned gwf_gw_count(void)
+{
+	return _gwf_gw_table->count;
+}
+
+unsigned gwf_gw_down_count(void)
+{
+	return _gwf_gw_table != NULL ? _gwf_gw_table->down : 0;
+}
+
+int gwf_gw_snapshot(int idx, gwf_gw_t *out)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	if(gw == NULL)
+		return -1;
+	lock_get(_gwf_gw_lock);
+	*out = *gw;
+	lock_release(_gwf_gw_lock);
+	return 0;
+}
+
+void gwf_gw_eject(int idx, uint32_t seconds)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	gwf_brk_state_t prev;
+	gwf_brk_trans_t tr;
+	gwf_trans_t t;
+	uint64_t before;
+
+	if(gw == NULL)
+		return;
+	lock_get(_gwf_gw_lock);
+	prev = gw->brk.state;
+	before = gw->brk.open_until_ms;
+	tr = gwf_brk_eject(&gw->brk, seconds * 1000u, gwf_now_ms());
+	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_EJECT, 0, seconds);
+	if(tr == GWF_BRK_T_NONE && gw->brk.open_until_ms != before) {
+		/* already ejected: the deadline moved out, and the reason with it */
+		gw->why = GWF_WHY_MANUAL_EJECT;
+		gw->why_code = 0;
+		gw->why_arg = seconds;
+		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+	}
+	lock_release(_gwf_gw_lock);
+	gwf_gw_after(idx, &t);
+	/* an operator may have re-activated it in the dispatcher meanwhile */
+	gwf_gw_sync_ds(idx, 1);
+}
+
+void gwf_gw_restore(int idx)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	gwf_brk_state_t prev;
+	gwf_brk_trans_t tr;
+	gwf_trans_t t;
+
+	if(gw == NULL)
+		return;
+	lock_get(_gwf_gw_lock);
+	prev = gw->brk.state;
+	tr = gwf_brk_restore(&gw->brk, gwf_now_ms());
+	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_RESTORE, 0, 0);
+	lock_release(_gwf_gw_lock);
+	gwf_gw_after(idx, &t);
+	gwf_gw_sync_ds(idx, 1);
+}
+
+void gwf_gw_reset(int idx)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	if(gw == NULL)
+		return;
+	lock_get(_gwf_gw_lock);
+	memset(&gw->st, 0, sizeof(gw->st));
+	gw->brk.consec_faults = 0;
+	lock_release(_gwf_gw_lock);
 }
 
 #define GWF_EXPIRE_BATCH 64
@@ -343,20 +546,25 @@ void gwf_gw_timer(uint64_t now_ms)
 {
 	static uint64_t next_sweep_ms = 0;
 	uint32_t due[GWF_EXPIRE_BATCH];
+	/* static: GWF_EXPIRE_BATCH reasons are too big for the stack */
+	static gwf_trans_t t_due[GWF_EXPIRE_BATCH];
 	unsigned n, i;
 	uint32_t s;
 	gwf_gw_t *gw;
 	str uri;
 	int revived, active;
+	gwf_trans_t t;
 
 	lock_get(_gwf_gw_lock);
 	n = gwf_gwtab_expire(_gwf_gw_table, now_ms, due, GWF_EXPIRE_BATCH);
-	lock_release(_gwf_gw_lock);
 	for(i = 0; i < n; i++) {
-		gwf_gw_log_trans((int)due[i], GWF_BRK_T_HALF_OPENED,
-				"ejection time over, trial calls allowed", 0, 0);
-		gwf_gw_sync_ds((int)due[i]);
+		gw = gwf_gwtab_at(_gwf_gw_table, due[i]);
+		gwf_gw_trans_locked(gw, &t_due[i], GWF_BRK_T_HALF_OPENED, GWF_BRK_OPEN,
+				GWF_WHY_TIME_OVER, 0, 0);
 	}
+	lock_release(_gwf_gw_lock);
+	for(i = 0; i < n; i++)
+		gwf_gw_after((int)due[i], &t_due[i]);
 
 	/* Dispatcher probing (or an operator) may re-activate a gateway we
 	 * ejected. Treat that as early evidence of life: go half-open, so
@@ -379,16 +587,14 @@ void gwf_gw_timer(uint64_t now_ms)
 		revived = active && gw->brk.state == GWF_BRK_OPEN && gw->ds_down;
 		if(revived) {
 			gw->brk.open_until_ms = now_ms;
-			gwf_brk_tick(&gw->brk, now_ms);
+			gwf_gw_trans_locked(gw, &t, gwf_brk_tick(&gw->brk, now_ms),
+					GWF_BRK_OPEN, GWF_WHY_DS_ACTIVE, 0, 0);
 			/* the dispatcher has it active already */
 			gw->ds_down = 0;
 		}
 		lock_release(_gwf_gw_lock);
 		lock_release(_gwf_ds_sync_lock);
-		if(revived) {
-			gwf_gw_log_trans((int)s, GWF_BRK_T_HALF_OPENED,
-					"dispatcher marked it active", 0, 0);
-			gwf_gw_sync_ds((int)s);
-		}
+		if(revived)
+			gwf_gw_after((int)s, &t);
 	}
 }

@@ -50,6 +50,34 @@ void gwf_gw_neutral(int idx, uint32_t trial);
 void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 		gwf_health_t health, uint32_t eject_ms);
 
+/* ---- for operators (RPC, statistics) ---- */
+
+/* Slot of the known gateway (<set>, <uri>), or -1; never adds. */
+int gwf_gw_find_existing(int set, str *uri);
+
+/* Size of the slot array (iterate 0..slots-1 with gwf_gw_snapshot()), and
+ * gateways known. */
+unsigned gwf_gw_slots(void);
+int gwf_gw_used(int idx);
+unsigned gwf_gw_count(void);
+
+/* Gateways not CLOSED now (open or half-open). Any process, no lock. */
+unsigned gwf_gw_down_count(void);
+
+/* Copy slot <idx> consistently into <out>. Returns 0, or -1 if the slot is
+ * free. */
+int gwf_gw_snapshot(int idx, gwf_gw_t *out);
+
+/* Operator: eject slot <idx> for <seconds> (an ejection in force is never
+ * shortened), or restore it to CLOSED; both also set the dispatcher state,
+ * even if it looked right already. */
+void gwf_gw_eject(int idx, uint32_t seconds);
+void gwf_gw_restore(int idx);
+
+/* Operator: clear the totals and the consecutive fault count of slot
+ * <idx>; the breaker state stays. */
+void gwf_gw_reset(int idx);
+
 /* Timer work: OPEN breakers past their deadline become HALF_OPEN, and OPEN
  * gateways the dispatcher made active again (its OPTIONS probing, or an
  * operator) go HALF_OPEN early. Resume process only. */

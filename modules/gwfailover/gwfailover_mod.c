@@ -20,16 +20,14 @@
 
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
+#include "gwfailover_event.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_pv.h"
+#include "gwfailover_rpc.h"
+#include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
 
 MODULE_VERSION
-
-/* Limits of the integer parameters; the manual lists the same. */
-#define GWF_MAX_ATTEMPTS_LIMIT 16
-#define GWF_MAX_GATEWAYS_LIMIT 1000000
-#define GWF_DELAY_LIMIT_MS 60000
-#define GWF_EJECT_LIMIT_S 86400
 
 gwf_config_t _gwf_cfg;
 
@@ -51,6 +49,7 @@ static int gwf_max_gateways = 1024;
 static int gwf_resume_interval_ms = 10;
 static int gwf_exhausted_code = 0;
 static char *gwf_exhausted_reason = "No gateway available";
+static str gwf_event_callback = STR_NULL;
 
 /* The 'rule' lines in config order, kept (pkg) until mod_init layers them on
  * top of the default table; each was already checked when it was parsed. */
@@ -96,7 +95,14 @@ static param_export_t params[] = {
 	{"resume_interval_ms", PARAM_INT, &gwf_resume_interval_ms},
 	{"exhausted_code",     PARAM_INT, &gwf_exhausted_code},
 	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
+	{"event_callback",     PARAM_STR, &gwf_event_callback},
 	{0, 0, 0}
+};
+
+static pv_export_t mod_pvs[] = {
+	{{"gwf", sizeof("gwf") - 1}, PVT_OTHER, gwf_pv_get, 0,
+		gwf_pv_parse_name, 0, 0, 0},
+	{{0, 0}, 0, 0, 0, 0, 0, 0, 0}
 };
 
 struct module_exports exports = {
@@ -104,8 +110,8 @@ struct module_exports exports = {
 	DEFAULT_DLFLAGS, /* dlopen flags */
 	cmds,            /* cmd exports */
 	params,          /* param exports */
-	0,               /* RPC method exports */
-	0,               /* exported pseudo-variables */
+	gwf_rpc_cmds,    /* RPC method exports */
+	mod_pvs,         /* exported pseudo-variables */
 	0,               /* response handling function */
 	mod_init,        /* module initialization function */
 	child_init,      /* per-child init function */
@@ -323,6 +329,10 @@ static int gwf_build_config(void)
 	_gwf_cfg.retry_after_max_s = (unsigned)gwf_retry_after_max_s;
 	_gwf_cfg.max_gateways = (unsigned)gwf_max_gateways;
 	_gwf_cfg.resume_interval_ms = (unsigned)gwf_resume_interval_ms;
+	_gwf_cfg.exhausted_code = gwf_exhausted_code;
+	_gwf_cfg.exhausted_reason = gwf_exhausted_reason;
+	_gwf_cfg.event_callback =
+			gwf_event_callback.s != NULL ? gwf_event_callback.s : "";
 	return 0;
 }
 
@@ -334,6 +344,10 @@ static int mod_init(void)
 	if(rc < 0)
 		return -1;
 	gwf_tm_set_exhausted_reply(gwf_exhausted_code, gwf_exhausted_reason);
+	if(gwf_stats_init() < 0)
+		return -1;
+	if(gwf_event_init(&gwf_event_callback) < 0)
+		return -1;
 	if(gwf_ds_init() < 0)
 		return -1;
 	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0)
@@ -351,6 +365,7 @@ static int child_init(int rank)
 static void mod_destroy(void)
 {
 	gwf_tm_destroy();
+	gwf_event_destroy();
 	gwf_gw_destroy_sync();
 	gwf_gw_destroy();
 }

@@ -24,7 +24,9 @@
 #include "gwf_sipmsg.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
+#include "gwfailover_event.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
 #include "gwfailover_txn.h"
 
@@ -153,6 +155,20 @@ void gwf_tm_destroy(void)
 	_gwf_queue = NULL;
 }
 
+gwf_txn_t *gwf_tm_current_txn(void)
+{
+	struct cell *t = _gwf_tmb.t_gett();
+
+	if(t == NULL || t == T_UNDEFINED)
+		return NULL;
+	return gwf_txn_get(t);
+}
+
+unsigned gwf_tm_pending(void)
+{
+	return _gwf_queue != NULL ? _gwf_queue->len : 0;
+}
+
 static void gwf_queue_push(gwf_qitem_t *it)
 {
 	gwf_qitem_t **pp;
@@ -217,14 +233,14 @@ static int gwf_forward_next(
 {
 	struct cell *t = _gwf_tmb.t_gett();
 	uint32_t trial = 0, left;
-	int set, idx = -1, found = 0;
+	int set, idx = -1, found = 0, same = 0;
 	str uri;
 
 	if(action == GWF_ACT_RETRY && gwf_ds_head(&set, &uri) == 0) {
 		idx = gwf_gw_lookup(set, &uri);
 		if(gwf_ds_is_active(set, &uri)
 				&& (idx < 0 || gwf_gw_acquire(idx, &trial))) {
-			found = gwf_ds_use_head(msg) == 0;
+			found = same = gwf_ds_use_head(msg) == 0;
 			if(!found && idx >= 0)
 				gwf_gw_neutral(idx, trial);
 		}
@@ -259,8 +275,10 @@ static int gwf_forward_next(
 		if(gwf_txn_clear_pending() && idx >= 0)
 			gwf_gw_neutral(idx, trial);
 		LM_ERR("relaying to %.*s failed\n", uri.len, uri.s);
+		gwf_stat_inc(GWF_ST_ERRORS);
 		return -2;
 	}
+	gwf_stat_inc(same ? GWF_ST_RETRIES : GWF_ST_FAILOVERS);
 	return 1;
 }
 
@@ -301,7 +319,40 @@ static int gwf_failed_branch(struct cell *t)
 	return -1;
 }
 
-int gwf_failover(sip_msg_t *msg)
+/* Counters of a classified failure. */
+static void gwf_count_failure(const gwf_failure_t *f, gwf_verdict_t v)
+{
+	static const gwf_stat_t by_action[] = {GWF_ST_FAILURES_FAILOVER,
+			GWF_ST_FAILURES_RETRY, GWF_ST_FAILURES_STOP};
+	static const gwf_stat_t by_health[] = {GWF_ST_FAILURES_COUNTED,
+			GWF_ST_FAILURES_IGNORED, GWF_ST_FAILURES_EJECT};
+
+	gwf_stat_inc(by_action[v.action]);
+	gwf_stat_inc(by_health[v.health]);
+	if(f->local_timeout)
+		gwf_stat_inc(GWF_ST_LOCAL_TIMEOUTS);
+}
+
+/* The call gets no further attempt because of <end>: remember and count. */
+static void gwf_end_call(gwf_txn_t *txn, gwf_end_t end)
+{
+	txn->last.end = (int8_t)end;
+	switch(end) {
+		case GWF_END_ATTEMPTS:
+			gwf_stat_inc(GWF_ST_EXHAUSTED_ATTEMPTS);
+			break;
+		case GWF_END_BUDGET:
+			gwf_stat_inc(GWF_ST_EXHAUSTED_BUDGET);
+			break;
+		case GWF_END_GATEWAYS:
+			gwf_stat_inc(GWF_ST_EXHAUSTED_GATEWAYS);
+			break;
+		default:
+			break;
+	}
+}
+
+static int gwf_failover_run(sip_msg_t *msg)
 {
 	struct cell *t;
 	struct ua_client *uac;
@@ -312,6 +363,7 @@ int gwf_failover(sip_msg_t *msg)
 	uint64_t now;
 	uint32_t delay, left, eject_ms;
 	int b, set, idx, fr_idx, rc, has_next;
+	gwf_end_t end = GWF_END_NONE;
 	unsigned int ti, tl, fr_ticks;
 	str uri, reason = STR_NULL;
 
@@ -356,12 +408,20 @@ int gwf_failover(sip_msg_t *msg)
 		reason = uac->reply->first_line.u.reply.reason;
 	}
 	v = gwf_cls_classify(&_gwf_cfg.cls, &f);
+	gwf_count_failure(&f, v);
 
 	/* The branch map names the gateway exactly; the xavp head is the same
 	 * gateway unless the script moved it. */
 	idx = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].gw : -1;
 	if(idx < 0)
 		idx = gwf_gw_lookup(set, &uri);
+	txn->last.code = f.code;
+	txn->last.action = (int8_t)v.action;
+	txn->last.health = (int8_t)v.health;
+	txn->last.rule = (int16_t)v.rule;
+	txn->last.gw = idx;
+	txn->last.delay = -1;
+	txn->last.end = GWF_END_NONE;
 	if(idx >= 0 && !(b < GWF_TXN_MAX_BRANCHES && txn->br[b].done)) {
 		if(b < GWF_TXN_MAX_BRANCHES)
 			txn->br[b].done = 1;
@@ -383,17 +443,20 @@ int gwf_failover(sip_msg_t *msg)
 			gwf_action_name(v.action), gwf_health_name(v.health),
 			txn->attempts);
 
-	if(v.action == GWF_ACT_STOP)
+	if(v.action == GWF_ACT_STOP) {
+		gwf_end_call(txn, GWF_END_STOP);
 		return GWF_RC_STOP;
+	}
 
 	/* Limits, decided now so the caller is not kept waiting for nothing.
 	 * Returning lets tm relay the gateway's failure upstream. */
 	now = gwf_now_ms();
 	left = gwf_budget_left(txn, now);
 	if(txn->attempts >= _gwf_cfg.max_attempts || left < GWF_MIN_ATTEMPT_MS) {
+		end = txn->attempts >= _gwf_cfg.max_attempts ? GWF_END_ATTEMPTS
+													 : GWF_END_BUDGET;
 		LM_INFO("[%u:%u] no further attempt: %s\n", t->hash_index, t->label,
-				txn->attempts >= _gwf_cfg.max_attempts ? "attempt limit"
-													   : "time budget");
+				gwf_end_name(end));
 		goto exhausted;
 	}
 	has_next = 0;
@@ -403,6 +466,7 @@ int gwf_failover(sip_msg_t *msg)
 		has_next = gwf_ds_any_after_head(gwf_candidate_ok);
 	if(!has_next) {
 		LM_INFO("[%u:%u] no healthy gateway left\n", t->hash_index, t->label);
+		end = GWF_END_GATEWAYS;
 		goto exhausted;
 	}
 
@@ -414,20 +478,25 @@ int gwf_failover(sip_msg_t *msg)
 		LM_INFO("[%u:%u] no further attempt: delay %u ms exceeds the time"
 				" budget\n",
 				t->hash_index, t->label, delay);
+		end = GWF_END_BUDGET;
 		goto exhausted;
 	}
 	/* Each suspension costs a blind branch, each attempt a branch. */
 	if(delay > 0 && (unsigned)t->nr_of_outgoings + 2 > sr_dst_max_branches) {
 		LM_INFO("[%u:%u] no further attempt: max_branches reached\n",
 				t->hash_index, t->label);
+		end = GWF_END_ATTEMPTS;
 		goto exhausted;
 	}
+	txn->last.delay = (int32_t)delay;
 	fr_idx = (int)uac->on_failure;
 
 	if(delay == 0) {
 		rc = gwf_forward_next(msg, txn, v.action, fr_idx);
 		if(rc > 0)
 			return GWF_RC_FORWARDED;
+		/* -2, a send error, is counted where it happened */
+		end = rc == -1 ? GWF_END_GATEWAYS : GWF_END_NONE;
 		goto exhausted;
 	}
 
@@ -453,9 +522,12 @@ int gwf_failover(sip_msg_t *msg)
 	fr_ticks = t->fr_timeout;
 	it->fr_ticks = fr_ticks;
 	_gwf_tmb.set_fr(msg, 0, delay + GWF_BLIND_MARGIN_MS);
+	/* before suspending: a CANCEL may come in the moment after */
+	txn->suspended = 1;
 	rc = _gwf_tmb.t_suspend(msg, &ti, &tl);
 	if(rc != 0) {
 		/* 1: cancelled meanwhile; <0: already replied or error */
+		txn->suspended = 0;
 		t->fr_timeout = fr_ticks;
 		shm_free(it);
 		if(rc == 1)
@@ -471,12 +543,22 @@ int gwf_failover(sip_msg_t *msg)
 	return GWF_RC_SUSPENDED;
 
 exhausted:
+	gwf_end_call(txn, end);
 	if(_gwf_exhausted_code != 0
 			&& _gwf_tmb.t_reply(msg, (unsigned int)_gwf_exhausted_code,
 					   _gwf_exhausted_reason)
 					   < 0)
 		LM_ERR("cannot send the final %d reply\n", _gwf_exhausted_code);
 	return GWF_RC_EXHAUSTED;
+}
+
+int gwf_failover(sip_msg_t *msg)
+{
+	int rc = gwf_failover_run(msg);
+
+	if(rc == GWF_RC_ERROR)
+		gwf_stat_inc(GWF_ST_ERRORS);
+	return rc;
 }
 
 /* ---- resume process ---- */
@@ -499,23 +581,31 @@ int gwf_resume(sip_msg_t *msg)
 	}
 	t->fr_timeout = it->fr_ticks;
 	txn = gwf_txn_get(t);
+	if(txn != NULL)
+		txn->suspended = 0;
 	if(txn == NULL) {
 		LM_CRIT("BUG: [%u:%u] resumed transaction is not tracked\n",
 				t->hash_index, t->label);
+		gwf_stat_inc(GWF_ST_ERRORS);
 		gwf_reply_exhausted(msg, 500, "Server Internal Error");
 		return 0;
 	}
 	if(gwf_budget_left(txn, gwf_now_ms()) < GWF_MIN_ATTEMPT_MS) {
 		LM_INFO("[%u:%u] no further attempt: time budget\n", t->hash_index,
 				t->label);
+		gwf_end_call(txn, GWF_END_BUDGET);
 		gwf_reply_exhausted(msg, it->last_code, it->last_reason);
 		return 0;
 	}
 	rc = gwf_forward_next(msg, txn, it->action, it->fr_idx);
+	if(rc > 0)
+		gwf_stat_inc(GWF_ST_DELAYED);
 	if(rc < 0) {
-		if(rc == -1)
+		if(rc == -1) {
 			LM_INFO("[%u:%u] no healthy gateway left after the delay\n",
 					t->hash_index, t->label);
+			gwf_end_call(txn, GWF_END_GATEWAYS);
+		}
 		gwf_reply_exhausted(msg, rc == -1 ? it->last_code : 500,
 				rc == -1 ? it->last_reason : "Server Internal Error");
 	}
@@ -539,4 +629,5 @@ static void gwf_timer_exec(unsigned int ticks, void *param)
 		shm_free(it);
 	}
 	gwf_gw_timer(now);
+	gwf_event_run();
 }

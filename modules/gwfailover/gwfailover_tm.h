@@ -36,6 +36,14 @@ void gwf_tm_destroy(void);
  * gateway's health and re-forward the call. FAILURE_ROUTE only. */
 int gwf_failover(sip_msg_t *msg);
 
+/* The tracking state of the current transaction (the one the running
+ * route belongs to), or NULL. */
+struct gwf_txn;
+struct gwf_txn *gwf_tm_current_txn(void);
+
+/* Calls waiting for their delay now. Any process. */
+unsigned gwf_tm_pending(void);
+
 /* Internal: runs inside t_continue() in the resume process. */
 int gwf_resume(sip_msg_t *msg);
 

@@ -15,6 +15,7 @@
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_stats.h"
 #include "gwfailover_txn.h"
 
 static struct tm_binds *_gwf_txn_tmb = NULL;
@@ -62,11 +63,14 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	}
 	memset(txn, 0, sizeof(*txn));
 	txn->start_ms = gwf_now_ms();
+	txn->last.delay = -1;
+	txn->last.gw = -1;
+	txn->last.rule = -1;
 	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
 		txn->br[i].gw = -1;
 	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
 			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_IN | TMCB_RESPONSE_OUT
-					   | TMCB_DESTROY,
+					   | TMCB_E2ECANCEL_IN | TMCB_DESTROY,
 			   gwf_txn_cb, txn, gwf_txn_release)
 			<= 0) {
 		LM_ERR("cannot register transaction callbacks\n");
@@ -82,6 +86,22 @@ int gwf_txn_init(struct tm_binds *tmb)
 		return -1;
 	}
 	return 0;
+}
+
+const char *gwf_end_name(gwf_end_t e)
+{
+	switch(e) {
+		case GWF_END_STOP:
+			return "stop rule";
+		case GWF_END_ATTEMPTS:
+			return "attempt limit";
+		case GWF_END_BUDGET:
+			return "time budget";
+		case GWF_END_GATEWAYS:
+			return "no healthy gateway";
+		default:
+			return NULL;
+	}
 }
 
 gwf_txn_t *gwf_txn_get(struct cell *t)
@@ -155,6 +175,14 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 				return;
 			txn->br[b].done = 1;
 			gwf_gw_success(txn->br[b].gw, txn->br[b].trial);
+			break;
+		case TMCB_E2ECANCEL_IN:
+			/* tm answers 487 itself and the resume finds the call gone;
+			 * only here can a CANCEL during the delay be counted. */
+			if(txn->suspended) {
+				txn->suspended = 0;
+				gwf_stat_inc(GWF_ST_CANCELED);
+			}
 			break;
 		case TMCB_DESTROY:
 			/* Trial slots of branches whose outcome never reached us

@@ -1,0 +1,70 @@
+/*
+ * gwfailover - gateway state events: queued by whichever process changes a
+ * gateway's state, delivered by the resume process to the event routes
+ * (event_route[gwfailover:gw-down] / [gwfailover:gw-up]) or to the KEMI
+ * event callback.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#ifndef GWFAILOVER_EVENT_H
+#define GWFAILOVER_EVENT_H
+
+#include <stdint.h>
+
+#include "core/str.h"
+
+#include "gwf_gwtab.h"
+
+#define GWF_EV_REASON_MAX 96
+#define GWF_EV_QUEUE_SIZE 1024 /* events waiting for delivery, at most */
+
+typedef enum gwf_ev_kind
+{
+	GWF_EV_DOWN = 0,  /* closed -> open: ejected */
+	GWF_EV_REOPENED,  /* half-open -> open: a trial failed */
+	GWF_EV_HALF_OPEN, /* open -> half-open: trial calls allowed */
+	GWF_EV_UP,		  /* -> closed: restored */
+	GWF_EV_KINDS
+} gwf_ev_kind_t;
+
+typedef struct gwf_event
+{
+	gwf_ev_kind_t kind;
+	gwf_why_t why;
+	int set_id;
+	int code; /* SIP code behind the reason, or the last failure */
+	uint32_t consec_faults; /* after the transition */
+	uint32_t open_ms;		/* DOWN/REOPENED: ejection length */
+	uint64_t ejections;		/* of this gateway, this one included */
+	uint64_t wall_ms;		/* Unix time of the transition, ms */
+	char uri[GWF_URI_MAX + 1];
+	char reason[GWF_EV_REASON_MAX];
+} gwf_event_t;
+
+/* Find the event routes or check the KEMI callback <cbname> (may be empty),
+ * and allocate the queue if anything consumes events. mod_init only.
+ * Returns 0 or -1 (logged). */
+int gwf_event_init(str *cbname);
+void gwf_event_destroy(void);
+
+/* Does anything consume events of <kind>? Cheap; any process. */
+int gwf_event_wanted(gwf_ev_kind_t kind);
+
+/* Queue a copy of <ev> (its wall_ms is set here). Never waits beyond a
+ * short lock; a full queue drops the event and counts it. Any process. */
+void gwf_event_emit(const gwf_event_t *ev);
+
+/* Deliver the queued events, in order. Resume process only. */
+void gwf_event_run(void);
+
+/* The event whose route runs now in this process, or NULL. */
+const gwf_event_t *gwf_event_current(void);
+
+/* "gw-down", "gw-reopened", "gw-half-open", "gw-up". */
+const char *gwf_event_name(gwf_ev_kind_t kind);
+
+#endif

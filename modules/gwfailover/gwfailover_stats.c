@@ -1,0 +1,93 @@
+/*
+ * gwfailover - module-wide statistics (Kamailio counters, group
+ * "gwfailover").
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include "core/counters.h"
+#include "core/dprint.h"
+
+#include "gwfailover_gw.h"
+#include "gwfailover_stats.h"
+#include "gwfailover_tm.h"
+
+static counter_handle_t _gwf_cnt[GWF_ST_COUNT];
+static counter_handle_t _gwf_cnt_gw_down;
+static counter_handle_t _gwf_cnt_pending;
+
+static counter_val_t gwf_stat_gw_down(counter_handle_t h, void *param)
+{
+	return (counter_val_t)gwf_gw_down_count();
+}
+
+static counter_val_t gwf_stat_pending(counter_handle_t h, void *param)
+{
+	return (counter_val_t)gwf_tm_pending();
+}
+
+/* clang-format off */
+static counter_def_t _gwf_cnt_defs[] = {
+	{&_gwf_cnt[GWF_ST_FAILURES_FAILOVER], "failures_failover", 0, 0, 0,
+		"failures classified 'failover' (next gateway)"},
+	{&_gwf_cnt[GWF_ST_FAILURES_RETRY], "failures_retry", 0, 0, 0,
+		"failures classified 'retry' (same gateway)"},
+	{&_gwf_cnt[GWF_ST_FAILURES_STOP], "failures_stop", 0, 0, 0,
+		"failures classified 'stop' (relayed upstream)"},
+	{&_gwf_cnt[GWF_ST_FAILURES_COUNTED], "failures_counted", 0, 0, 0,
+		"failures counted against the gateway's health"},
+	{&_gwf_cnt[GWF_ST_FAILURES_IGNORED], "failures_ignored", 0, 0, 0,
+		"failures not held against the gateway"},
+	{&_gwf_cnt[GWF_ST_FAILURES_EJECT], "failures_eject", 0, 0, 0,
+		"failures that ejected the gateway at once"},
+	{&_gwf_cnt[GWF_ST_LOCAL_TIMEOUTS], "local_timeouts", 0, 0, 0,
+		"failures that were local timeouts (no final reply)"},
+	{&_gwf_cnt[GWF_ST_FAILOVERS], "failovers", 0, 0, 0,
+		"calls re-forwarded to another gateway"},
+	{&_gwf_cnt[GWF_ST_RETRIES], "retries", 0, 0, 0,
+		"calls re-forwarded to the same gateway"},
+	{&_gwf_cnt[GWF_ST_DELAYED], "delayed", 0, 0, 0,
+		"re-forwards sent after a delay"},
+	{&_gwf_cnt[GWF_ST_EJECTIONS], "ejections", 0, 0, 0,
+		"gateways ejected (breaker opened)"},
+	{&_gwf_cnt[GWF_ST_HALF_OPENS], "half_opens", 0, 0, 0,
+		"ejected gateways that went half-open (trial calls)"},
+	{&_gwf_cnt[GWF_ST_RESTORATIONS], "restorations", 0, 0, 0,
+		"gateways restored (breaker closed)"},
+	{&_gwf_cnt[GWF_ST_EXHAUSTED_GATEWAYS], "exhausted_gateways", 0, 0, 0,
+		"calls given up: no healthy gateway left"},
+	{&_gwf_cnt[GWF_ST_EXHAUSTED_ATTEMPTS], "exhausted_attempts", 0, 0, 0,
+		"calls given up: attempt limit"},
+	{&_gwf_cnt[GWF_ST_EXHAUSTED_BUDGET], "exhausted_budget", 0, 0, 0,
+		"calls given up: time budget"},
+	{&_gwf_cnt[GWF_ST_CANCELED], "canceled", 0, 0, 0,
+		"CANCELs received while a call waited for its delay"},
+	{&_gwf_cnt[GWF_ST_ERRORS], "errors", 0, 0, 0,
+		"gwf_failover() errors and re-forwards that could not be sent"},
+	{&_gwf_cnt[GWF_ST_EVENTS_DROPPED], "events_dropped", 0, 0, 0,
+		"gateway events dropped: event queue full"},
+	{&_gwf_cnt_gw_down, "gateways_down", CNT_F_NO_RESET, gwf_stat_gw_down, 0,
+		"gateways ejected or half-open now"},
+	{&_gwf_cnt_pending, "delayed_pending", CNT_F_NO_RESET, gwf_stat_pending, 0,
+		"calls waiting for their delay now"},
+	{0, 0, 0, 0, 0, 0}
+};
+/* clang-format on */
+
+int gwf_stats_init(void)
+{
+	if(counter_register_array("gwfailover", _gwf_cnt_defs) < 0) {
+		LM_ERR("cannot register the gwfailover statistics\n");
+		return -1;
+	}
+	return 0;
+}
+
+void gwf_stat_inc(gwf_stat_t s)
+{
+	if(s < GWF_ST_COUNT)
+		counter_inc(_gwf_cnt[s]);
+}

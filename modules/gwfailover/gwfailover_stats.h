@@ -1,0 +1,46 @@
+/*
+ * gwfailover - module-wide statistics (Kamailio counters, group
+ * "gwfailover"). Per-gateway figures are in the gateway table (RPC).
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#ifndef GWFAILOVER_STATS_H
+#define GWFAILOVER_STATS_H
+
+/* One per counter; the order is the order of the table in the .c file. */
+typedef enum gwf_stat
+{
+	GWF_ST_FAILURES_FAILOVER = 0,
+	GWF_ST_FAILURES_RETRY,
+	GWF_ST_FAILURES_STOP,
+	GWF_ST_FAILURES_COUNTED,
+	GWF_ST_FAILURES_IGNORED,
+	GWF_ST_FAILURES_EJECT,
+	GWF_ST_LOCAL_TIMEOUTS,
+	GWF_ST_FAILOVERS,
+	GWF_ST_RETRIES,
+	GWF_ST_DELAYED,
+	GWF_ST_EJECTIONS,
+	GWF_ST_HALF_OPENS,
+	GWF_ST_RESTORATIONS,
+	GWF_ST_EXHAUSTED_GATEWAYS,
+	GWF_ST_EXHAUSTED_ATTEMPTS,
+	GWF_ST_EXHAUSTED_BUDGET,
+	GWF_ST_CANCELED,
+	GWF_ST_ERRORS,
+	GWF_ST_EVENTS_DROPPED,
+	GWF_ST_COUNT
+} gwf_stat_t;
+
+/* Register the counters (and the two gauges read through callbacks).
+ * mod_init only. Returns 0 or -1 (logged). */
+int gwf_stats_init(void);
+
+/* Add one to counter <s>: a write to this process's own slot, no lock. */
+void gwf_stat_inc(gwf_stat_t s);
+
+#endif
