@@ -27,7 +27,7 @@
 typedef struct gwf_gw_stats
 {
 	uint64_t successes;		 /* final 2xx */
-	uint64_t local_timeouts; /* no reply at all */
+	uint64_t local_timeouts; /* no reply, or only 100 (not after ringing) */
 	uint64_t received_5xx;	 /* 5xx received (any classification) */
 	uint64_t retry_after;	 /* failures carrying Retry-After */
 	uint64_t counted;		 /* failures counted against health */

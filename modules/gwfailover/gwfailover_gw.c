@@ -405,7 +405,9 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	lock_get(_gwf_gw_lock);
 	gw->st.last_code = f->code;
 	gw->st.last_fail_ms = now;
-	gw->st.local_timeouts += f->local_timeout ? 1 : 0;
+	/* after ringing, a timeout is the callee's no-answer, not the gateway
+	 * keeping silent */
+	gw->st.local_timeouts += (f->local_timeout && !f->rang) ? 1 : 0;
 	gw->st.received_5xx += (!f->local_timeout && f->code >= 500) ? 1 : 0;
 	gw->st.retry_after += f->retry_after_s >= 0 ? 1 : 0;
 	if(health == GWF_HEALTH_IGNORE)

@@ -44,7 +44,7 @@ static counter_def_t _gwf_cnt_defs[] = {
 	{&_gwf_cnt[GWF_ST_FAILURES_EJECT], "failures_eject", 0, 0, 0,
 		"failures that ejected the gateway at once"},
 	{&_gwf_cnt[GWF_ST_LOCAL_TIMEOUTS], "local_timeouts", 0, 0, 0,
-		"failures that were local timeouts (no final reply)"},
+		"local timeouts of a silent gateway (no reply, or only 100)"},
 	{&_gwf_cnt[GWF_ST_FAILOVERS], "failovers", 0, 0, 0,
 		"calls re-forwarded to another gateway"},
 	{&_gwf_cnt[GWF_ST_RETRIES], "retries", 0, 0, 0,

@@ -329,7 +329,7 @@ static void gwf_count_failure(const gwf_failure_t *f, gwf_verdict_t v)
 
 	gwf_stat_inc(by_action[v.action]);
 	gwf_stat_inc(by_health[v.health]);
-	if(f->local_timeout)
+	if(f->local_timeout && !f->rang) /* not a ring-no-answer */
 		gwf_stat_inc(GWF_ST_LOCAL_TIMEOUTS);
 }
 
