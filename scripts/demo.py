@@ -6,12 +6,19 @@ Kamailio: the first calls reach the primary and fail over to the backup;
 after failure_threshold faults gwfailover ejects the primary from the
 dispatcher set and the remaining calls go straight to the backup.
 
+The demo shows what an operator sees: `kamcmd gwfailover.list` before the
+calls and after the primary has been ejected, the log lines of the config's
+event_route[gwfailover:gw-down] / [gwfailover:gw-up], and at the end
+`kamcmd stats.get_statistics gwfailover:`.
+
 Run from the repository root:  /usr/bin/python3 scripts/demo.py
 (`make demo` builds the module first). Exits non-zero when the demo did not
-behave as described; the logs are then kept under /tmp.
+behave as described; the logs are then kept under /tmp. Every wait is
+bounded and every process the demo starts is stopped by its PID.
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -153,13 +160,47 @@ def dispatcher_entries(ctl_sock):
     return [tuple(e) for e in entries]
 
 
-def show_dispatcher(title, ctl_sock, names):
-    print("\n%s (kamcmd dispatcher.list):" % title)
-    entries = dispatcher_entries(ctl_sock)
-    for uri, flags, prio in entries:
-        print("  %-24s FLAGS %-3s priority %-3s %s"
-              % (uri, flags, prio, names.get(uri, "")))
-    return dict((uri, flags) for uri, flags, _ in entries)
+def kamcmd_out(ctl_sock, *args):
+    res = kamcmd(ctl_sock, *args)
+    if res.returncode != 0:
+        raise RuntimeError("kamcmd %s failed: %s %s"
+                           % (" ".join(args), res.stdout, res.stderr))
+    return res.stdout
+
+
+def parse_gateways(out):
+    """{uri: gateway struct} from `kamcmd gwfailover.list` output."""
+    reply = harness.parse_kamcmd(out)
+    return dict((gw["uri"], gw) for gw in reply.get("gateways", []))
+
+
+def show_gateways(title, ctl_sock, names):
+    """Print `kamcmd gwfailover.list` as is; return it parsed."""
+    out = kamcmd_out(ctl_sock, "gwfailover.list")
+    print("\n%s:\n$ kamcmd gwfailover.list" % title)
+    for line in out.rstrip("\n").splitlines():
+        note = ""
+        m = re.match(r"\s*uri:\s*(\S+)", line)
+        if m and m.group(1) in names:
+            note = "    <- " + names[m.group(1)]
+        print("  " + line.replace("\t", "    ") + note)
+    return parse_gateways(out)
+
+
+def show_stats(ctl_sock):
+    """Print `kamcmd stats.get_statistics gwfailover:`; return {name: n}."""
+    out = kamcmd_out(ctl_sock, "stats.get_statistics", "gwfailover:")
+    print("\n$ kamcmd stats.get_statistics gwfailover:")
+    for line in out.rstrip("\n").splitlines():
+        print("  " + line.strip())
+    return dict((name, int(value)) for name, value in
+                re.findall(r"gwfailover:(\w+) = (-?\d+)", out))
+
+
+def event_lines(kam):
+    """Log lines of the config's gw-down / gw-up event routes."""
+    return [line.strip() for line in kam.output().splitlines()
+            if "gw-down: gateway" in line or "gw-up: gateway" in line]
 
 
 def invites(trace):
@@ -219,20 +260,36 @@ def demo(run):
     ds_list = write_dispatcher_list(run, primary_port, backup_port)
     kam, ctl_sock = start_kamailio(run, sip_port, ds_list)
 
-    show_dispatcher("Gateways before", ctl_sock, names)
+    before = show_gateways("Gateways before the calls", ctl_sock, names)
 
     print("\nPlacing %d calls ..." % CALLS)
     res = harness.run_caller(run, "caller", "uac_call.xml", sip_port,
                              calls=CALLS, rate=RATE, timeout=20)
     finals = res.finals()
 
-    flags = show_dispatcher("Gateways after", ctl_sock, names)
+    # The event routes run in the module's resume process shortly after the
+    # ejection: give the gw-down line a (bounded) moment to show up.
+    try:
+        harness.wait_until(lambda: event_lines(kam), 5,
+                           what="the gw-down event route")
+    except TimeoutError:
+        pass
+
+    after = show_gateways("Gateways after the primary failed", ctl_sock,
+                          names)
+    flags = dict((uri, f) for uri, f, _ in dispatcher_entries(ctl_sock))
 
     lines = module_log_lines(kam)
     if lines:
         print("\nKamailio log (gwfailover):")
         for line in lines:
             print("  " + line)
+    events = event_lines(kam)
+    print("\nEvent route log lines (event_route[gwfailover:gw-down/gw-up]):")
+    for line in events or ["(none)"]:
+        print("  " + line)
+
+    stats = show_stats(ctl_sock)
 
     primary_calls = invites(primary_trace)
     backup_calls = invites(backup_trace)
@@ -251,8 +308,10 @@ def demo(run):
     print("  INVITEs received by primary:    %d" % len(primary_calls))
     print("  INVITEs received by backup:     %d" % len(backup_calls))
     print("  calls failed over to backup:    %d" % len(failed_over))
-    print("  primary ejected:                %s (FLAGS %s)"
-          % ("yes" if ejected else "no", flags.get(primary_uri, "?")))
+    print("  primary ejected:                %s (state %s, FLAGS %s)"
+          % ("yes" if ejected else "no",
+             after.get(primary_uri, {}).get("state", "?"),
+             flags.get(primary_uri, "?")))
 
     problems = []
     if res.rc != 0:
@@ -274,6 +333,24 @@ def demo(run):
                         % (len(backup_calls), CALLS))
     if not ejected:
         problems.append("primary not ejected")
+    if set(before) != {primary_uri, backup_uri} or \
+            any(gw.get("state") != "closed" for gw in before.values()):
+        problems.append("gwfailover.list before the calls: %s" % before)
+    if after.get(primary_uri, {}).get("state") != "open":
+        problems.append("gwfailover.list: primary not open after the calls")
+    if after.get(backup_uri, {}).get("state") != "closed":
+        problems.append("gwfailover.list: backup not closed after the calls")
+    down = [line for line in events
+            if "gw-down: gateway %s " % primary_uri in line]
+    if len(down) != 1 or len(events) != 1:
+        problems.append("expected one gw-down event line for the primary, "
+                        "got %s" % events)
+    if stats.get("ejections") != 1:
+        problems.append("statistic ejections is %s, expected 1"
+                        % stats.get("ejections"))
+    if stats.get("failovers") != FAILURE_THRESHOLD:
+        problems.append("statistic failovers is %s, expected %d"
+                        % (stats.get("failovers"), FAILURE_THRESHOLD))
     return problems
 
 

@@ -2,6 +2,7 @@
 logs kept under tests/logs/<test> when the test fails) and a proxy factory."""
 
 import os
+import re
 import shutil
 
 import pytest
@@ -38,16 +39,38 @@ BAD_LOG = ("CRITICAL:", "BUG:", "signal 11", "Segmentation", "core dumped",
            "could not allocate shared memory", "no picked branch")
 
 
+# A known core message of a Kamailio with TCP enabled while it shuts down:
+# tcp_main finds the unix socket of a process that already exited closed,
+# once per such process. Not a fault of the module; tolerated only in the
+# part of the log written after the test asked Kamailio to stop.
+TCP_SHUTDOWN_LINE = re.compile(
+    r"CRITICAL: <core> \[core/pass_fd\.c:\d+\]: receive_fd\(\): EOF on \d+\s*$")
+
+
+def bad_log_lines(r):
+    """BAD_LOG lines in the logs of the Kamailios of Run r that were
+    expected to start."""
+    bad = []
+    for k in getattr(r, "kamailios", []):
+        if not k.expect_start:
+            continue
+        text = k.log()
+        cut = k.proc.stop_offset
+        lines = text.splitlines() if cut is None else text[:cut].splitlines()
+        tail = [] if cut is None else text[cut:].splitlines()
+        bad += [line for line in lines if any(b in line for b in BAD_LOG)]
+        bad += [line for line in tail if any(b in line for b in BAD_LOG)
+                and not TCP_SHUTDOWN_LINE.search(line)]
+    return bad
+
+
 @pytest.fixture
 def run(request):
     r = harness.Run(request.node.name, LOGS_ROOT)
     yield r
     r.stop_all()
-    for k in getattr(r, "kamailios", []):
-        if k.expect_start:
-            bad = [line for line in k.log().splitlines()
-                   if any(b in line for b in BAD_LOG)]
-            assert not bad, "kamailio log has:\n" + "\n".join(bad[:20])
+    bad = bad_log_lines(r)
+    assert not bad, "kamailio log has:\n" + "\n".join(bad[:20])
     failed = any(getattr(request.node, "rep_" + w, None) is not None
                  and getattr(request.node, "rep_" + w).failed
                  for w in ("setup", "call"))
@@ -68,15 +91,40 @@ def modparams(**params):
     return "\n".join(lines)
 
 
+@pytest.fixture(scope="module")
+def module_run(request):
+    """A Run shared by the tests of one module (tests/logs/<module>_shared),
+    for a Kamailio that many read-only checks can share. At the end of the
+    module its processes are stopped and its Kamailio logs checked like
+    run's; the logs are kept if a test of the module failed."""
+    name = request.module.__name__.rsplit(".", 1)[-1] + "_shared"
+    r = harness.Run(name, LOGS_ROOT)
+    failed_before = request.session.testsfailed
+    yield r
+    r.stop_all()
+    bad = bad_log_lines(r)
+    if bad or request.session.testsfailed > failed_before:
+        print("\nlogs kept in %s" % r.dir)
+    elif not os.environ.get("GWF_KEEP_LOGS"):
+        shutil.rmtree(r.dir, ignore_errors=True)
+    assert not bad, "kamailio log has:\n" + "\n".join(bad[:20])
+
+
+def start_proxy(run, gateways, expect_start=True, **keys):
+    """Kamailio on proxy.cfg.tmpl in Run run: gateways=[(set, uri, prio)],
+    template keys as keyword arguments (defaults PROXY_DEFAULTS)."""
+    subst = dict(PROXY_DEFAULTS)
+    subst.update(keys)
+    subst["DS_LIST"] = harness.dispatcher_list(run, gateways)
+    return harness.Kamailio(run, TEMPLATE, subst=subst,
+                            expect_start=expect_start)
+
+
 @pytest.fixture
 def proxy(run):
     """proxy(gateways=[(set, uri, prio)], expect_start=True, **KEYS)."""
     def start(gateways, expect_start=True, **keys):
-        subst = dict(PROXY_DEFAULTS)
-        subst.update(keys)
-        subst["DS_LIST"] = harness.dispatcher_list(run, gateways)
-        return harness.Kamailio(run, TEMPLATE, subst=subst,
-                                expect_start=expect_start)
+        return start_proxy(run, gateways, expect_start=expect_start, **keys)
     return start
 
 

@@ -7,12 +7,15 @@ test fails. Every wait is bounded. Each test works in its own directory under
 tests/logs/, kept when the test fails and removed when it passes.
 """
 
+import itertools
+import json
 import os
 import re
 import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,6 +89,7 @@ class Proc:
                                       stdout=self._log, stderr=subprocess.STDOUT,
                                       start_new_session=True, env=env)
         self.pid = self.popen.pid
+        self.stop_offset = None  # log size when stop() was first called
 
     def running(self):
         return self.popen.poll() is None
@@ -104,6 +108,8 @@ class Proc:
             return f.read().decode("utf-8", "replace")
 
     def stop(self, grace=5.0):
+        if self.stop_offset is None:
+            self.stop_offset = len(self.output())
         if self.popen.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)
@@ -405,6 +411,96 @@ class Kamailio:
                                % (" ".join(map(str, args)), res.stdout, res.stderr))
         return res.stdout
 
+    # ------------------------------------------------ structured RPC
+
+    def rpc_value(self, *args):
+        """Run `kamcmd <args>` and return its reply parsed into Python
+        values (see parse_kamcmd); a fault raises RpcFault(code, message).
+        kamcmd sends numeric-looking arguments as integers; prefix "s:" to
+        send one as a string (e.g. "s:" is the empty string)."""
+        # "--": an argument such as "-5" is not a kamcmd option.
+        res = self.rpc_raw("--", *args)
+        if res.returncode != 0:
+            raise RuntimeError("kamcmd %s failed (rc %d): %s %s"
+                               % (" ".join(map(str, args))[:300],
+                                  res.returncode, res.stdout, res.stderr))
+        fault = parse_kamcmd_fault(res.stdout)
+        if fault is not None:
+            raise fault
+        return parse_kamcmd(res.stdout)
+
+    _jsonrpc_ids = itertools.count(1)
+
+    def jsonrpc(self, method, *params, timeout=5.0, raw_params=None):
+        """Send one JSON-RPC 2.0 request to jsonrpcs' unix datagram socket
+        (@RUN_DIR@/jsonrpc.sock) and return the parsed reply object: a dict
+        with "result" or "error" ({"code", "message"}) and "id".
+        raw_params, when given, is sent as "params" as it is (any JSON
+        value, or a str of raw JSON text); otherwise params is the list of
+        positional arguments (omitted when there are none)."""
+        server = getattr(self, "jsonrpc_sock", None) or \
+            self.run.path("jsonrpc.sock")
+        req_id = next(Kamailio._jsonrpc_ids)
+        if raw_params is None:
+            body = {"jsonrpc": "2.0", "method": method, "id": req_id}
+            if params:
+                body["params"] = list(params)
+            data = json.dumps(body)
+        else:
+            p = raw_params if isinstance(raw_params, str) \
+                else json.dumps(raw_params)
+            data = '{"jsonrpc": "2.0", "method": %s, "params": %s, "id": %d}' \
+                % (json.dumps(method), p, req_id)
+        # The reply goes back to the sender's address: bind our own socket.
+        # A unix socket path has at most 107 bytes; fall back to /tmp when
+        # the run directory is too deep.
+        tmpdir = None
+        client = os.path.join(self.run.dir, "jc%d.sock" % req_id)
+        if len(client.encode()) > 100:
+            tmpdir = tempfile.mkdtemp(prefix="gwfjc")
+            client = os.path.join(tmpdir, "c.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        try:
+            sock.bind(client)
+            sock.settimeout(timeout)
+            sock.sendto(data.encode(), server)
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("no JSON-RPC reply to %s within %.1fs"
+                                       % (method, timeout))
+                sock.settimeout(left)
+                try:
+                    reply = json.loads(sock.recv(1 << 17).decode("utf-8",
+                                                                 "replace"))
+                except socket.timeout:
+                    raise TimeoutError("no JSON-RPC reply to %s within %.1fs"
+                                       % (method, timeout))
+                if reply.get("id") == req_id:
+                    return reply
+        finally:
+            sock.close()
+            try:
+                os.unlink(client)
+            except OSError:
+                pass
+            if tmpdir:
+                shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def jsonrpc_value(self, method, *params, **kw):
+        """jsonrpc() returning the "result"; an "error" raises RpcFault."""
+        reply = self.jsonrpc(method, *params, **kw)
+        if "error" in reply:
+            err = reply["error"]
+            raise RpcFault(err.get("code"), err.get("message", ""))
+        return reply.get("result")
+
+    def alive(self):
+        """True if the process runs and answers core.uptime over ctl."""
+        return self.proc.running() and \
+            self.rpc_raw("core.uptime").returncode == 0
+
     def dispatcher_flags(self):
         """{uri: flags} from `kamcmd dispatcher.list` (e.g. 'AP', 'IP')."""
         out = self.rpc("dispatcher.list")
@@ -422,6 +518,92 @@ class Kamailio:
 
     def exit_code(self, timeout=15):
         return self.proc.wait(timeout)
+
+
+class RpcFault(Exception):
+    """An RPC fault: code (int) and message, from kamcmd or jsonrpcs."""
+
+    def __init__(self, code, message):
+        super().__init__("%s - %s" % (code, message))
+        self.code = code
+        self.message = message
+
+
+_FAULT_RE = re.compile(r"\Aerror: (-?\d+) - (.*)\Z", re.S)
+
+
+def parse_kamcmd_fault(out):
+    """RpcFault for kamcmd's fault output ("error: <code> - <text>\n"), or
+    None if the output is a normal reply."""
+    m = _FAULT_RE.match(out.rstrip("\n"))
+    if not m:
+        return None
+    return RpcFault(int(m.group(1)), m.group(2))
+
+
+def _kamcmd_scalar(text):
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def parse_kamcmd(out):
+    """Parse kamcmd's default output into Python values.
+
+    kamcmd prints one record per line: "name: value", a bare "value", or
+    "{" / "name: {" ... "}" for a struct (binrpc sends arrays as structs
+    too). A struct whose members all have names becomes a dict (a name seen
+    twice collects a list), one whose members have none a list. Integers
+    become int (kamcmd prints ints and numeric strings alike). Several
+    top-level records give a list, one gives that record, none None."""
+    root = []
+    stack = [root]
+    for line in out.splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("}", "]"):
+            if len(stack) == 1:
+                raise ValueError("unbalanced kamcmd output:\n" + out)
+            stack.pop()
+            continue
+        name, value = None, text
+        m = re.match(r"([A-Za-z_][A-Za-z0-9_.-]*):(?: (.*))?\Z", text)
+        if m:
+            name, value = m.group(1), m.group(2) or ""
+        if value in ("{", "["):
+            child = []
+            stack[-1].append((name, child))
+            stack.append(child)
+        else:
+            stack[-1].append((name, _kamcmd_scalar(value)))
+    if len(stack) != 1:
+        raise ValueError("unbalanced kamcmd output:\n" + out)
+
+    def build(members):
+        values = [(n, build(v) if isinstance(v, list) else v)
+                  for n, v in members]
+        if values and all(n is not None for n, _ in values):
+            d = {}
+            for n, v in values:
+                if n in d:
+                    if not isinstance(d[n], _Repeated):
+                        d[n] = _Repeated([d[n]])
+                    d[n].append(v)
+                else:
+                    d[n] = v
+            return {k: (list(v) if isinstance(v, _Repeated) else v)
+                    for k, v in d.items()}
+        return [v for _, v in values]
+
+    if not root:
+        return None  # no record at all (kamcmd printed nothing)
+    top = build(root)
+    if isinstance(top, list) and len(top) == 1:
+        return top[0]
+    return top
+
+
+class _Repeated(list):
+    pass
 
 
 def dispatcher_list(run, entries, name="dispatcher.list"):

@@ -2,6 +2,39 @@
 -- proxy.cfg.tmpl, plus two misuses the module must survive (user "badctx":
 -- gwf_failover() outside failure_route; user "nods": a request that did not
 -- go through ds_select_dst()).
+--
+-- Issue 4 (test_observe.py): the failure function logs $gwf(...) before and
+-- after gwf_failover() ("GWFPV|..." lines; in KEMI the function goes on
+-- after a return value of 0, so $gwf(delay) of a delayed attempt is there),
+-- and ksr_gwfailover_event() is the gateway event callback for tests that
+-- set modparam("gwfailover", "event_callback", "ksr_gwfailover_event").
+
+local GWF_PV_KEYS = {"attempt", "code", "action", "health", "rule", "delay",
+	"gw", "set", "reason"}
+
+-- One log line: GWFPV|where=<where>|ru=<R-URI user>[|<extra>]|<key>=<value>...
+-- ($null reads as nil and is logged as "nil").
+local function gwf_log_pv(where, extra)
+	local parts = {"GWFPV", "where=" .. where,
+		"ru=" .. tostring(KSR.pv.get("$rU"))}
+	if extra ~= nil then
+		parts[#parts + 1] = extra
+	end
+	for _, key in ipairs(GWF_PV_KEYS) do
+		parts[#parts + 1] = key .. "=" .. tostring(KSR.pv.get("$gwf(" .. key .. ")"))
+	end
+	KSR.info(table.concat(parts, "|") .. "\n")
+end
+
+-- Gateway events (gwfailover:gw-down / gwfailover:gw-up).
+function ksr_gwfailover_event(evname)
+	local parts = {"GWFEV", "cb=" .. tostring(evname)}
+	for _, key in ipairs({"event", "gw", "set", "reason", "code"}) do
+		parts[#parts + 1] = key .. "=" .. tostring(KSR.pv.get("$gwf(" .. key .. ")"))
+	end
+	KSR.info(table.concat(parts, "|") .. "\n")
+	return 1
+end
 
 function ksr_request_route()
 	if KSR.maxfwd.process_maxfwd(10) < 0 then
@@ -49,8 +82,10 @@ function ksr_failure_gw()
 	if KSR.tm.t_is_canceled() > 0 then
 		return 1
 	end
+	gwf_log_pv("pre")
 	local rc = KSR.gwfailover.gwf_failover()
 	KSR.info("gwf_failover rc=" .. rc .. "\n")
+	gwf_log_pv("post", "rc=" .. rc)
 	if rc == 0 then
 		-- suspended: in KEMI a return value does not end the script
 		KSR.x.exit()

@@ -1,23 +1,29 @@
 """The example configuration cfg/kamailio.cfg, started for real with the -A
-overrides it documents (ports, paths, gwfailover parameters)."""
+overrides it documents (ports, paths, gwfailover parameters, WITH_PROMETHEUS),
+and looked at the way an operator would: kamcmd and JSON-RPC, the event route
+log lines, and the Prometheus endpoint."""
 
+import http.client
 import os
+import re
 
 import harness
 
 CFG = os.path.join(harness.ROOT, "cfg", "kamailio.cfg")
-
 
 class ExampleKamailio(harness.Kamailio):
     """Kamailio on cfg/kamailio.cfg: no template, only -A defines.
 
     Reuses harness.Kamailio's readiness check and RPC helpers."""
 
-    def __init__(self, run, ds_list, expect_start=True, **params):
+    def __init__(self, run, ds_list, expect_start=True, prometheus=False,
+                 **params):
         self.run = run
         self.sip_port = harness.free_udp_port()
         self.ctl = run.path("ctl.sock")
+        self.jsonrpc_sock = run.path("jsonrpc.sock")
         self.cfg = CFG
+        self.prometheus = prometheus
         defines = [
             "LISTEN_ADDR=127.0.0.1",
             "SIP_PORT=%d" % self.sip_port,
@@ -26,50 +32,209 @@ class ExampleKamailio(harness.Kamailio):
             'GWF_SO="%s"' % harness.MODULE_SO,
             'DS_LIST="%s"' % ds_list,
             'CTL_SOCK="unix:%s"' % self.ctl,
+            'JSONRPC_SOCK="%s"' % self.jsonrpc_sock,
         ]
+        if prometheus:
+            self.http_port = harness.free_udp_port()
+            defines += ["WITH_PROMETHEUS", "HTTP_PORT=%d" % self.http_port]
         defines += ["%s=%s" % (k, v) for k, v in sorted(params.items())]
         self.start("kamailio", defines, expect_start)
 
+    # ---------------------------------------------------------- operator view
 
-def test_example_cfg_fails_over_and_ejects_primary(run):
-    threshold = 4
-    calls = 8
+    def gateways(self):
+        """{uri: gateway struct} from `kamcmd gwfailover.list`."""
+        reply = self.rpc_value("gwfailover.list")
+        gws = reply["gateways"]
+        assert reply["count"] == len(gws), reply
+        return dict((gw["uri"], gw) for gw in gws)
+
+    def stats(self):
+        """{name: int} from `kamcmd stats.get_statistics gwfailover:`."""
+        out = self.rpc("stats.get_statistics", "gwfailover:")
+        return dict((name, int(value)) for name, value in
+                    re.findall(r"gwfailover:(\w+) = (-?\d+)", out))
+
+    def http_get(self, path):
+        """(status, body) of a plain HTTP/1.1 GET on the Prometheus port."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port,
+                                          timeout=5)
+        try:
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            return resp.status, resp.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
+
+
+def event_lines(log, kind, uri=None):
+    """The event routes' xlog lines: "gw-down: gateway <uri> in set ..."."""
+    prefix = "%s: gateway %s" % (kind, uri or "")
+    return [line for line in log.splitlines() if prefix in line]
+
+
+def start_failover_setup(run, threshold, prometheus=False):
     primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
                               REASON="Service Unavailable", EXTRA="")
     backup = harness.Gateway(run, "backup", "uas_200.xml")
     ds_list = harness.dispatcher_list(
         run, [(1, primary.uri, 20), (1, backup.uri, 10)])
-    k = ExampleKamailio(run, ds_list,
+    k = ExampleKamailio(run, ds_list, prometheus=prometheus,
                         GWF_FAILURE_THRESHOLD=threshold,
                         GWF_EJECT_TIME_S=60,
                         GWF_DELAY_BASE_MS=20,
                         GWF_DELAY_MIN_MS=10,
                         GWF_DELAY_MAX_MS=100)
-    # The listen and ctl overrides took effect: we reached it on both.
-    assert k.dispatcher_flags() == {primary.uri: "AX", backup.uri: "AX"}
+    return primary, backup, k
 
+
+def place_calls(run, k, primary, backup, calls, threshold):
+    """calls through k: the first `threshold` fail on the primary and fail
+    over to the backup, then the primary is ejected."""
     res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
                              calls=calls, rate=5, timeout=20)
     assert res.rc == 0, res.output
     assert res.finals() == [200] * calls
-
-    # failure_threshold faults, then the primary is out of rotation.
     primary_calls = [m.call_id for m in primary.invites()]
     assert len(primary_calls) == threshold
     assert [m.code for m in primary.sent()] == [503] * threshold
+    backup_calls = [m.call_id for m in backup.invites()]
+    assert len(backup_calls) == calls
+    assert set(primary_calls) <= set(backup_calls)
+
+
+def wait_for_event(k, kind, uri, timeout=5):
+    """The event routes run in the module's resume process shortly after the
+    transition: wait (bounded) for the log line."""
+    harness.wait_until(lambda: event_lines(k.log(), kind, uri), timeout,
+                       what="%s event route log line for %s" % (kind, uri))
+
+
+def test_example_cfg_fails_over_and_ejects_primary(run):
+    threshold = 4
+    calls = 8
+    primary, backup, k = start_failover_setup(run, threshold)
+    # The listen and ctl overrides took effect: we reached it on both.
+    assert k.dispatcher_flags() == {primary.uri: "AX", backup.uri: "AX"}
+    before = k.gateways()
+    assert set(before) == {primary.uri, backup.uri}, before
+    assert before[primary.uri]["state"] == "closed", before
+    assert before[primary.uri]["set"] == 1, before
+    assert before[primary.uri]["dispatcher"] == "AX", before
+
+    place_calls(run, k, primary, backup, calls, threshold)
+
+    # failure_threshold faults, then the primary is out of rotation.
     flags = k.dispatcher_flags()
     assert flags[primary.uri].startswith("I"), flags
     assert flags[backup.uri].startswith("A"), flags
     log = k.log()
     assert "gateway %s (set 1) ejected for 60000 ms" % primary.uri in log, \
         log[-3000:]
-
-    # The backup got every call, the primary's failed ones included.
-    backup_calls = [m.call_id for m in backup.invites()]
-    assert len(backup_calls) == calls
-    assert set(primary_calls) <= set(backup_calls)
     # The failure_route's xlog line, once per primary failure.
     assert log.count("gateway %s failed with 503" % primary.uri) == threshold
+
+    # event_route[gwfailover:gw-down]: once, for the primary, with $gwf(set)
+    # and $gwf(reason); no gw-up.
+    wait_for_event(k, "gw-down", primary.uri)
+    log = k.log()
+    down = event_lines(log, "gw-down")
+    assert len(down) == 1, down
+    assert "gw-down: gateway %s in set 1 out of service: " \
+        "%d consecutive faults, last 503 (last code 503)" \
+        % (primary.uri, threshold) in down[0], down
+    assert event_lines(log, "gw-up") == []
+
+    # The operator's view through kamcmd (ctl) ...
+    after = k.gateways()
+    assert after[primary.uri]["state"] == "open", after
+    assert after[primary.uri]["dispatcher"].startswith("I"), after
+    assert after[primary.uri]["ejections"] == 1, after
+    assert after[primary.uri]["received_5xx"] == threshold, after
+    assert after[primary.uri]["last_code"] == 503, after
+    assert after[primary.uri]["reason"] == \
+        "%d consecutive faults, last 503" % threshold, after
+    assert after[backup.uri]["state"] == "closed", after
+    assert after[backup.uri]["successes"] == calls, after
+
+    stats = k.stats()
+    assert stats["ejections"] == 1, stats
+    assert stats["failures_failover"] == threshold, stats
+    assert stats["failures_counted"] == threshold, stats
+    assert stats["failovers"] == threshold, stats
+    assert stats["gateways_down"] == 1, stats
+    for name in ("failures_retry", "failures_stop", "failures_ignored",
+                 "failures_eject", "retries", "half_opens", "restorations",
+                 "exhausted_gateways", "exhausted_attempts",
+                 "exhausted_budget", "errors", "events_dropped"):
+        assert stats[name] == 0, (name, stats)
+
+    # ... and through jsonrpcs on the datagram socket the -A define named.
+    gw = k.jsonrpc_value("gwfailover.get", primary.uri)
+    assert gw["uri"] == primary.uri, gw
+    assert gw["state"] == "open", gw
+    assert gw["set"] == 1, gw
+
+
+def test_example_cfg_prometheus_metrics(run):
+    threshold = 3
+    calls = 6
+    primary, backup, k = start_failover_setup(run, threshold, prometheus=True)
+
+    # Before any failure: the statistics are there, no gateway series yet.
+    status, body = k.http_get("/metrics")
+    assert status == 200, body
+    assert re.search(r"^kamailio_gwfailover_ejections 0 \d+$", body, re.M), \
+        body
+    assert "gwf_gateway_up" not in body, body
+
+    place_calls(run, k, primary, backup, calls, threshold)
+    wait_for_event(k, "gw-down", primary.uri)
+    assert len(event_lines(k.log(), "gw-down")) == 1
+
+    status, body = k.http_get("/metrics")
+    assert status == 200, body
+    # One ejection: the primary after failure_threshold faults in a row.
+    assert re.search(r"^kamailio_gwfailover_ejections 1 \d+$", body, re.M), \
+        body
+    assert re.search(r"^kamailio_gwfailover_gateways_down 1 \d+$", body,
+                     re.M), body
+    assert re.search(r"^kamailio_gwfailover_failovers %d \d+$" % threshold,
+                     body, re.M), body
+    # The gauge the gw-down event route set; the backup never changed state.
+    gauges = gateway_gauges(body)
+    assert gauges == {("1", primary.uri): 0.0}, body
+
+    # Anything but /metrics: 404 from the xhttp event route.
+    status, _ = k.http_get("/other")
+    assert status == 404
+
+    # Manual restore: gw-up event route, gauge back to 1.
+    k.rpc("gwfailover.restore", primary.uri)
+    wait_for_event(k, "gw-up", primary.uri)
+    up = event_lines(k.log(), "gw-up")
+    assert len(up) == 1, up
+    assert "gw-up: gateway %s in set 1 back in service: manual restore" \
+        % primary.uri in up[0], up
+    harness.wait_until(
+        lambda: gateway_gauges(k.http_get("/metrics")[1]) ==
+        {("1", primary.uri): 1.0}, 5, what="gwf_gateway_up back to 1")
+    _, body = k.http_get("/metrics")
+    assert re.search(r"^kamailio_gwfailover_restorations 1 \d+$", body,
+                     re.M), body
+    assert re.search(r"^kamailio_gwfailover_gateways_down 0 \d+$", body,
+                     re.M), body
+    assert k.dispatcher_flags()[primary.uri].startswith("A")
+
+    # The run fixture stops Kamailio and checks its log (the known TCP
+    # shutdown line excepted, see conftest.TCP_SHUTDOWN_LINE).
+
+
+def gateway_gauges(body):
+    """{(set, uri): value} of the kamailio_gwf_gateway_up series."""
+    return dict(((s, uri), float(value)) for s, uri, value in re.findall(
+        r'^kamailio_gwf_gateway_up\{set="([^"]*)", uri="([^"]*)"\} '
+        r'(\S+) \d+$', body, re.M))
 
 
 def test_example_cfg_module_params_come_from_defines(run):
