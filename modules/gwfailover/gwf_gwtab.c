@@ -256,3 +256,23 @@ int gwf_why_format(
 	}
 	return snprintf(buf, size, "unknown");
 }
+
+void gwf_gwstats_note_code(gwf_gw_stats_t *st, int code)
+{
+	st->recent[st->recent_next] = (int16_t)code;
+	st->recent_next = (uint8_t)((st->recent_next + 1) % GWF_RECENT_CODES);
+	if(st->recent_n < GWF_RECENT_CODES)
+		st->recent_n++;
+}
+
+unsigned gwf_gwstats_recent(const gwf_gw_stats_t *st, int *out)
+{
+	unsigned i, n = st->recent_n;
+	/* the oldest kept code sits n places before the next free one */
+	unsigned first =
+			(st->recent_next + GWF_RECENT_CODES - n) % GWF_RECENT_CODES;
+
+	for(i = 0; i < n; i++)
+		out[i] = st->recent[(first + i) % GWF_RECENT_CODES];
+	return n;
+}

@@ -23,6 +23,8 @@
 
 #define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
 
+#define GWF_RECENT_CODES 8 /* failure codes kept per gateway */
+
 /* Per-gateway totals for operators. */
 typedef struct gwf_gw_stats
 {
@@ -35,6 +37,9 @@ typedef struct gwf_gw_stats
 	uint64_t ejections;		 /* times ejected (threshold, eject, manual) */
 	int last_code;			 /* code of the last failure; 0: none */
 	uint64_t last_fail_ms;	 /* monotonic time of the last failure */
+	int16_t recent[GWF_RECENT_CODES]; /* last failure codes, a ring */
+	uint8_t recent_n;				  /* codes in <recent> */
+	uint8_t recent_next;			  /* where the next code goes */
 } gwf_gw_stats_t;
 
 /* Why a gateway is in its breaker state: kept with the gateway so an
@@ -121,6 +126,13 @@ unsigned gwf_gwtab_expire(
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);
 
 const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc);
+
+/* Remember failure <code> in the ring of recent codes of <st>. */
+void gwf_gwstats_note_code(gwf_gw_stats_t *st, int code);
+
+/* Copy the recent failure codes of <st>, oldest first, into <out> (room
+ * for GWF_RECENT_CODES). Returns how many. */
+unsigned gwf_gwstats_recent(const gwf_gw_stats_t *st, int *out);
 
 /* Write the reason <why> (with its <code> and <arg>) for an operator, e.g.
  * "3 consecutive faults, last 503", into <buf>. Returns the length

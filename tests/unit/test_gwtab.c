@@ -459,6 +459,28 @@ static void test_why_format(void **state)
 	assert_string_equal(small, "manual ");
 }
 
+static void test_recent_codes(void **state)
+{
+	gwf_gw_stats_t st;
+	int out[GWF_RECENT_CODES];
+	int i;
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(gwf_gwstats_recent(&st, out), 0);
+	gwf_gwstats_note_code(&st, 503);
+	gwf_gwstats_note_code(&st, 408);
+	assert_int_equal(gwf_gwstats_recent(&st, out), 2);
+	assert_int_equal(out[0], 503);
+	assert_int_equal(out[1], 408);
+	/* past the capacity the oldest go, order stays oldest first */
+	for(i = 0; i < GWF_RECENT_CODES + 3; i++)
+		gwf_gwstats_note_code(&st, 500 + i);
+	assert_int_equal(gwf_gwstats_recent(&st, out), GWF_RECENT_CODES);
+	for(i = 0; i < GWF_RECENT_CODES; i++)
+		assert_int_equal(out[i], 500 + 3 + i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +497,7 @@ int main(void)
 			cmocka_unit_test(test_expire_out_too_small),
 			cmocka_unit_test(test_rc_names),
 			cmocka_unit_test(test_why_format),
+			cmocka_unit_test(test_recent_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
