@@ -14,6 +14,8 @@
 #include "gwf_breaker.h"
 #include "gwf_classify.h"
 
+#define GWF_VERSION "0.5.0"
+
 /* Limits of the integer parameters; the manual lists the same. */
 #define GWF_MAX_ATTEMPTS_LIMIT 16
 #define GWF_MAX_GATEWAYS_LIMIT 1000000

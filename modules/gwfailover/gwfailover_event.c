@@ -22,17 +22,24 @@
 #include "gwfailover_event.h"
 #include "gwfailover_stats.h"
 
-typedef struct gwf_evq
+struct gwf_evsink
 {
+	unsigned mask; /* bit per gwf_ev_kind_t it consumes */
+	int queued;	   /* counter of accepted events; GWF_ST_COUNT: none */
+	int dropped;   /* counter of refused events */
 	gen_lock_t lock;
 	gwf_evring_t ring; /* last member: the records follow */
-} gwf_evq_t;
+};
 
-static gwf_evq_t *_gwf_evq = NULL;
+#define GWF_EV_MAX_SINKS 2 /* event routes, webhooks */
+
+static gwf_evsink_t *_gwf_ev_sinks[GWF_EV_MAX_SINKS];
+static int _gwf_ev_nsinks = 0;
+static gwf_evsink_t *_gwf_ev_route_sink = NULL;
 /* event_rt index per kind; -1: no route. Only DOWN and UP have routes. */
-static int _gwf_ev_rt[GWF_EV_KINDS] = {-1, -1, -1, -1};
+static int _gwf_ev_rt[GWF_EV_KINDS] = {-1, -1, -1, -1, -1, -1};
 static str _gwf_ev_cbname = STR_NULL;
-static unsigned _gwf_ev_mask = 0; /* bit per kind that has a consumer */
+static unsigned _gwf_ev_mask = 0; /* bit per kind that some sink wants */
 static const gwf_event_t *_gwf_ev_current = NULL;
 
 const char *gwf_event_name(gwf_ev_kind_t kind)
@@ -46,6 +53,10 @@ const char *gwf_event_name(gwf_ev_kind_t kind)
 			return "gw-half-open";
 		case GWF_EV_UP:
 			return "gw-up";
+		case GWF_EV_SET_DOWN:
+			return "set-down";
+		case GWF_EV_SET_UP:
+			return "set-up";
 		default:
 			return "unknown";
 	}
@@ -57,10 +68,43 @@ static const char *gwf_event_route_name(gwf_ev_kind_t kind)
 	return kind == GWF_EV_DOWN ? "gwfailover:gw-down" : "gwfailover:gw-up";
 }
 
+gwf_evsink_t *gwf_event_add_sink(
+		unsigned mask, unsigned size, int queued, int dropped)
+{
+	gwf_evsink_t *k;
+	size_t bytes;
+
+	if(_gwf_ev_nsinks >= GWF_EV_MAX_SINKS) {
+		LM_CRIT("BUG: too many event sinks\n");
+		return NULL;
+	}
+	bytes = offsetof(gwf_evsink_t, ring)
+			+ gwf_evring_bytes(size, sizeof(gwf_event_t));
+	k = shm_malloc(bytes);
+	if(k == NULL) {
+		SHM_MEM_ERROR_FMT("event queue (%zu bytes)\n", bytes);
+		return NULL;
+	}
+	memset(k, 0, bytes);
+	if(lock_init(&k->lock) == NULL) {
+		LM_ERR("cannot init an event queue lock\n");
+		shm_free(k);
+		return NULL;
+	}
+	gwf_evring_init(&k->ring, size, sizeof(gwf_event_t));
+	k->mask = mask;
+	k->queued = queued;
+	k->dropped = dropped;
+	_gwf_ev_sinks[_gwf_ev_nsinks++] = k;
+	_gwf_ev_mask |= mask;
+	return k;
+}
+
 int gwf_event_init(str *cbname)
 {
 	static const gwf_ev_kind_t routed[] = {GWF_EV_DOWN, GWF_EV_UP};
-	size_t bytes, i;
+	unsigned mask = 0;
+	size_t i;
 	int rt;
 
 	if(cbname != NULL && cbname->s != NULL && cbname->len > 0) {
@@ -73,45 +117,35 @@ int gwf_event_init(str *cbname)
 			return -1;
 		}
 		_gwf_ev_cbname = *cbname;
-		_gwf_ev_mask |= (1u << GWF_EV_DOWN) | (1u << GWF_EV_UP);
+		mask = (1u << GWF_EV_DOWN) | (1u << GWF_EV_UP);
 	} else {
 		for(i = 0; i < sizeof(routed) / sizeof(routed[0]); i++) {
 			rt = route_lookup(
 					&event_rt, (char *)gwf_event_route_name(routed[i]));
 			if(rt >= 0 && event_rt.rlist[rt] != NULL) {
 				_gwf_ev_rt[routed[i]] = rt;
-				_gwf_ev_mask |= 1u << routed[i];
+				mask |= 1u << routed[i];
 			}
 		}
 	}
-	if(_gwf_ev_mask == 0)
-		return 0; /* nobody listens: no queue, emit() is a no-op */
-
-	bytes = offsetof(gwf_evq_t, ring)
-			+ gwf_evring_bytes(GWF_EV_QUEUE_SIZE, sizeof(gwf_event_t));
-	_gwf_evq = shm_malloc(bytes);
-	if(_gwf_evq == NULL) {
-		SHM_MEM_ERROR_FMT("event queue (%zu bytes)\n", bytes);
-		return -1;
-	}
-	memset(_gwf_evq, 0, bytes);
-	if(lock_init(&_gwf_evq->lock) == NULL) {
-		LM_ERR("cannot init the event queue lock\n");
-		shm_free(_gwf_evq);
-		_gwf_evq = NULL;
-		return -1;
-	}
-	gwf_evring_init(&_gwf_evq->ring, GWF_EV_QUEUE_SIZE, sizeof(gwf_event_t));
-	return 0;
+	if(mask == 0)
+		return 0; /* nobody listens: no queue */
+	_gwf_ev_route_sink = gwf_event_add_sink(
+			mask, GWF_EV_QUEUE_SIZE, GWF_ST_COUNT, GWF_ST_EVENTS_DROPPED);
+	return _gwf_ev_route_sink != NULL ? 0 : -1;
 }
 
 void gwf_event_destroy(void)
 {
-	if(_gwf_evq != NULL) {
-		lock_destroy(&_gwf_evq->lock);
-		shm_free(_gwf_evq);
-		_gwf_evq = NULL;
+	int i;
+
+	for(i = 0; i < _gwf_ev_nsinks; i++) {
+		lock_destroy(&_gwf_ev_sinks[i]->lock);
+		shm_free(_gwf_ev_sinks[i]);
+		_gwf_ev_sinks[i] = NULL;
 	}
+	_gwf_ev_nsinks = 0;
+	_gwf_ev_route_sink = NULL;
 }
 
 int gwf_event_wanted(gwf_ev_kind_t kind)
@@ -123,18 +157,46 @@ void gwf_event_emit(const gwf_event_t *ev)
 {
 	gwf_event_t copy;
 	struct timeval tv;
-	int rc;
+	gwf_evsink_t *k;
+	int i, rc;
 
-	if(_gwf_evq == NULL || !gwf_event_wanted(ev->kind))
+	if(!gwf_event_wanted(ev->kind))
 		return;
 	copy = *ev;
 	gettimeofday(&tv, NULL);
 	copy.wall_ms = (uint64_t)tv.tv_sec * 1000u + (uint64_t)tv.tv_usec / 1000u;
-	lock_get(&_gwf_evq->lock);
-	rc = gwf_evring_push(&_gwf_evq->ring, &copy);
-	lock_release(&_gwf_evq->lock);
-	if(rc < 0)
-		gwf_stat_inc(GWF_ST_EVENTS_DROPPED);
+	for(i = 0; i < _gwf_ev_nsinks; i++) {
+		k = _gwf_ev_sinks[i];
+		if(!((k->mask >> ev->kind) & 1u))
+			continue;
+		lock_get(&k->lock);
+		rc = gwf_evring_push(&k->ring, &copy);
+		lock_release(&k->lock);
+		if(rc < 0 && k->dropped < GWF_ST_COUNT)
+			gwf_stat_inc((gwf_stat_t)k->dropped);
+		else if(rc == 0 && k->queued < GWF_ST_COUNT)
+			gwf_stat_inc((gwf_stat_t)k->queued);
+	}
+}
+
+int gwf_event_pop(gwf_evsink_t *sink, gwf_event_t *ev)
+{
+	int rc;
+
+	lock_get(&sink->lock);
+	rc = gwf_evring_pop(&sink->ring, ev);
+	lock_release(&sink->lock);
+	return rc;
+}
+
+unsigned gwf_event_depth(gwf_evsink_t *sink)
+{
+	return sink != NULL ? sink->ring.len : 0;
+}
+
+unsigned gwf_event_capacity(gwf_evsink_t *sink)
+{
+	return sink != NULL ? sink->ring.cap : 0;
 }
 
 /* Run the route or KEMI callback of <ev> with a faked message, as htable
@@ -180,18 +242,11 @@ static void gwf_event_deliver(const gwf_event_t *ev)
 void gwf_event_run(void)
 {
 	gwf_event_t ev;
-	int rc;
 
-	if(_gwf_evq == NULL)
+	if(_gwf_ev_route_sink == NULL)
 		return;
-	for(;;) {
-		lock_get(&_gwf_evq->lock);
-		rc = gwf_evring_pop(&_gwf_evq->ring, &ev);
-		lock_release(&_gwf_evq->lock);
-		if(rc < 0)
-			break;
+	while(gwf_event_pop(_gwf_ev_route_sink, &ev) == 0)
 		gwf_event_deliver(&ev);
-	}
 }
 
 const gwf_event_t *gwf_event_current(void)

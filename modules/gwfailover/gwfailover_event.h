@@ -25,9 +25,11 @@
 typedef enum gwf_ev_kind
 {
 	GWF_EV_DOWN = 0,  /* closed -> open: ejected */
-	GWF_EV_REOPENED,  /* half-open -> open: a trial failed */
+	GWF_EV_REOPENED,  /* half-open -> open: a trial failed, or manual */
 	GWF_EV_HALF_OPEN, /* open -> half-open: trial calls allowed */
 	GWF_EV_UP,		  /* -> closed: restored */
+	GWF_EV_SET_DOWN,  /* the last healthy gateway of a set left closed */
+	GWF_EV_SET_UP,	  /* a set without healthy gateway has one again */
 	GWF_EV_KINDS
 } gwf_ev_kind_t;
 
@@ -35,15 +37,23 @@ typedef struct gwf_event
 {
 	gwf_ev_kind_t kind;
 	gwf_why_t why;
+	gwf_brk_state_t prev; /* gateway events: the state before */
 	int set_id;
 	int code; /* SIP code behind the reason, or the last failure */
-	uint32_t consec_faults; /* after the transition */
+	uint32_t consec_faults; /* at the transition */
 	uint32_t open_ms;		/* DOWN/REOPENED: ejection length */
 	uint64_t ejections;		/* of this gateway, this one included */
 	uint64_t wall_ms;		/* Unix time of the transition, ms */
-	char uri[GWF_URI_MAX + 1];
+	uint32_t set_gateways;	/* set events: gateways known in the set */
+	uint32_t set_healthy;	/* set events: of them closed */
+	int ncodes;				/* recent failure codes, oldest first */
+	int codes[GWF_RECENT_CODES];
+	char uri[GWF_URI_MAX + 1]; /* gateway events */
 	char reason[GWF_EV_REASON_MAX];
 } gwf_event_t;
+
+/* A consumer of events with its own bounded queue. */
+typedef struct gwf_evsink gwf_evsink_t;
 
 /* Find the event routes or check the KEMI callback <cbname> (may be empty),
  * and allocate the queue if anything consumes events. mod_init only.
@@ -58,7 +68,22 @@ int gwf_event_wanted(gwf_ev_kind_t kind);
  * short lock; a full queue drops the event and counts it. Any process. */
 void gwf_event_emit(const gwf_event_t *ev);
 
-/* Deliver the queued events, in order. Resume process only. */
+/* Add a consumer of the kinds in <mask> (bit per gwf_ev_kind_t) with a
+ * queue of <size> events; each accepted event counts in <queued>, each
+ * refused one in <dropped> (GWF_ST_COUNT: none). mod_init only, after
+ * gwf_event_init(). Returns the sink or NULL (logged). */
+gwf_evsink_t *gwf_event_add_sink(
+		unsigned mask, unsigned size, int queued, int dropped);
+
+/* Take the oldest event of <sink> into <ev>. Returns 0, or -1 if none. */
+int gwf_event_pop(gwf_evsink_t *sink, gwf_event_t *ev);
+
+/* Events waiting in <sink>, and its capacity. Any process. */
+unsigned gwf_event_depth(gwf_evsink_t *sink);
+unsigned gwf_event_capacity(gwf_evsink_t *sink);
+
+/* Deliver the queued events to the event routes, in order. Resume process
+ * only. */
 void gwf_event_run(void);
 
 /* The event whose route runs now in this process, or NULL. */

@@ -20,6 +20,21 @@
 static gwf_gwtab_t *_gwf_gw_table = NULL;
 static gen_lock_t *_gwf_gw_lock = NULL;
 
+/* ---- sets: is any gateway of a set healthy? ---- */
+
+#define GWF_MAX_SETS 256 /* sets tracked for set-down/set-up events */
+
+typedef struct gwf_set_count
+{
+	int set_id;
+	uint32_t members; /* gateways of the set in the table */
+	uint32_t healthy; /* of them CLOSED */
+} gwf_set_count_t;
+
+/* In shm with the table, under the table lock. */
+static gwf_set_count_t *_gwf_sets = NULL;
+static int *_gwf_nsets = NULL;
+
 int gwf_gw_init(unsigned max_gw)
 {
 	size_t bytes = gwf_gwtab_bytes(max_gw);
@@ -35,6 +50,15 @@ int gwf_gw_init(unsigned max_gw)
 	}
 	memset(_gwf_gw_table, 0, bytes);
 	gwf_gwtab_init(_gwf_gw_table, max_gw);
+	_gwf_nsets =
+			shm_malloc(sizeof(int) + GWF_MAX_SETS * sizeof(gwf_set_count_t));
+	if(_gwf_nsets == NULL) {
+		SHM_MEM_ERROR_FMT("set counts\n");
+		gwf_gw_destroy();
+		return -1;
+	}
+	*_gwf_nsets = 0;
+	_gwf_sets = (gwf_set_count_t *)(_gwf_nsets + 1);
 
 	_gwf_gw_lock = lock_alloc();
 	if(_gwf_gw_lock == NULL || lock_init(_gwf_gw_lock) == NULL) {
@@ -55,6 +79,11 @@ void gwf_gw_destroy(void)
 	if(_gwf_gw_table != NULL) {
 		shm_free(_gwf_gw_table);
 		_gwf_gw_table = NULL;
+	}
+	if(_gwf_nsets != NULL) {
+		shm_free(_gwf_nsets);
+		_gwf_nsets = NULL;
+		_gwf_sets = NULL;
 	}
 }
 
@@ -132,6 +161,48 @@ static void gwf_gw_sync_ds(int idx, int force)
 	lock_release(_gwf_ds_sync_lock);
 }
 
+static gwf_set_count_t *gwf_gw_set_locked(int set_id, int add)
+{
+	int i;
+
+	for(i = 0; i < *_gwf_nsets; i++)
+		if(_gwf_sets[i].set_id == set_id)
+			return &_gwf_sets[i];
+	if(!add || *_gwf_nsets >= GWF_MAX_SETS)
+		return NULL;
+	_gwf_sets[*_gwf_nsets].set_id = set_id;
+	_gwf_sets[*_gwf_nsets].members = 0;
+	_gwf_sets[*_gwf_nsets].healthy = 0;
+	return &_gwf_sets[(*_gwf_nsets)++];
+}
+
+/* Set <set_id> gains <members> gateways and <healthy> healthy ones (either
+ * may be negative); when its healthy count reaches 0 or leaves it, queue a
+ * set event. (expects the table lock to be taken) */
+static void gwf_gw_set_change_locked(int set_id, int members, int healthy)
+{
+	gwf_set_count_t *sc = gwf_gw_set_locked(set_id, 1);
+	uint32_t before;
+	int was_known;
+	gwf_event_t ev;
+
+	if(sc == NULL)
+		return; /* more than GWF_MAX_SETS sets: not tracked */
+	before = sc->healthy;
+	was_known = sc->members > 0;
+	sc->members = (uint32_t)((int)sc->members + members);
+	sc->healthy = (uint32_t)((int)sc->healthy + healthy);
+	/* a set seen for the first time was never down: no event */
+	if((before > 0) == (sc->healthy > 0) || !was_known)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = sc->healthy == 0 ? GWF_EV_SET_DOWN : GWF_EV_SET_UP;
+	ev.set_id = set_id;
+	ev.set_gateways = sc->members;
+	ev.set_healthy = sc->healthy;
+	gwf_event_emit(&ev);
+}
+
 /* A breaker transition, captured under the table lock and acted on after
  * unlocking: counters, log line, dispatcher state. */
 typedef struct gwf_trans
@@ -163,6 +234,9 @@ static gwf_ev_kind_t gwf_gw_ev_kind(const gwf_trans_t *t)
 	}
 }
 
+static void gwf_gw_emit_locked(
+		gwf_gw_t *gw, const gwf_trans_t *t, gwf_why_t why, int code);
+
 /* Book transition <tr> of <gw>, which was in state <prev>, caused by <why>
  * (<code>, <arg>), and queue its event. Queued under the table lock so the
  * events of one gateway keep the order of its transitions.
@@ -171,8 +245,6 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 		gwf_brk_trans_t tr, gwf_brk_state_t prev, gwf_why_t why, int code,
 		uint32_t arg)
 {
-	gwf_event_t ev;
-
 	t->tr = tr;
 	t->prev = prev;
 	t->half = (gw->brk.state == GWF_BRK_HALF_OPEN);
@@ -197,12 +269,29 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 	}
 	gwf_why_format(why, code, arg, t->why, sizeof(t->why));
 
-	if(!gwf_event_wanted(gwf_gw_ev_kind(t)))
-		return;
+	if(gwf_event_wanted(gwf_gw_ev_kind(t)))
+		gwf_gw_emit_locked(gw, t, why, code);
+	/* healthy = closed: only leaving or entering CLOSED changes a set;
+	 * after the gateway's own event, so receivers see the cause first */
+	if(tr == GWF_BRK_T_OPENED && prev == GWF_BRK_CLOSED)
+		gwf_gw_set_change_locked(gw->set_id, 0, -1);
+	else if(tr == GWF_BRK_T_CLOSED && prev != GWF_BRK_CLOSED)
+		gwf_gw_set_change_locked(gw->set_id, 0, +1);
+}
+
+/* Queue the event of transition <t> of <gw>. (expects the table lock to
+ * be taken) */
+static void gwf_gw_emit_locked(
+		gwf_gw_t *gw, const gwf_trans_t *t, gwf_why_t why, int code)
+{
+	gwf_event_t ev;
+
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = gwf_gw_ev_kind(t);
 	ev.why = why;
+	ev.prev = t->prev;
 	ev.set_id = gw->set_id;
+	ev.ncodes = (int)gwf_gwstats_recent(&gw->st, ev.codes);
 	ev.code = code ? code : gw->st.last_code;
 	ev.consec_faults = gw->brk.consec_faults;
 	ev.ejections = gw->st.ejections;
@@ -259,10 +348,14 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 	gwf_gwtab_rc_t rc;
 	gwf_gw_t *gw;
 	uint64_t now = gwf_now_ms();
+	uint32_t before;
 	int idx = -1;
 
 	lock_get(_gwf_gw_lock);
+	before = _gwf_gw_table->count;
 	gw = gwf_gwtab_get(_gwf_gw_table, set, uri->s, (size_t)uri->len, now, &rc);
+	if(gw != NULL && _gwf_gw_table->count != before)
+		gwf_gw_set_change_locked(set, 1, 1); /* new: closed */
 	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->slots);
 		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
@@ -405,6 +498,7 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	lock_get(_gwf_gw_lock);
 	gw->st.last_code = f->code;
 	gw->st.last_fail_ms = now;
+	gwf_gwstats_note_code(&gw->st, f->code);
 	/* after ringing, a timeout is the callee's no-answer, not the gateway
 	 * keeping silent */
 	gw->st.local_timeouts += (f->local_timeout && !f->rang) ? 1 : 0;
@@ -541,6 +635,11 @@ void gwf_gw_reset(int idx)
 	lock_release(_gwf_gw_lock);
 }
 
+static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
+{
+	gwf_gw_lookup(set, uri);
+}
+
 #define GWF_EXPIRE_BATCH 64
 #define GWF_DS_SWEEP_MS 1000
 
@@ -574,6 +673,10 @@ void gwf_gw_timer(uint64_t now_ms)
 	if(now_ms < next_sweep_ms)
 		return;
 	next_sweep_ms = now_ms + GWF_DS_SWEEP_MS;
+	/* Know every dispatcher destination (at start, and after a reload),
+	 * not only those traffic reached: a set is down only when all its
+	 * gateways are, and gwfailover.list shows every carrier. */
+	gwf_ds_walk(gwf_gw_learn_dest, NULL);
 	for(s = 0; s < _gwf_gw_table->nslots; s++) {
 		gw = gwf_gwtab_at(_gwf_gw_table, s);
 		if(gw == NULL || gw->brk.state != GWF_BRK_OPEN || !gw->ds_down)

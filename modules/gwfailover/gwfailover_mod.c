@@ -26,6 +26,7 @@
 #include "gwfailover_rpc.h"
 #include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
+#include "gwfailover_webhook.h"
 
 MODULE_VERSION
 
@@ -96,6 +97,19 @@ static param_export_t params[] = {
 	{"exhausted_code",     PARAM_INT, &gwf_exhausted_code},
 	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
 	{"event_callback",     PARAM_STR, &gwf_event_callback},
+	{"webhook_url",        PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_wh_param_url},
+	{"webhook_timeout_ms", PARAM_INT, &gwf_wh_params.timeout_ms},
+	{"webhook_connect_timeout_ms", PARAM_INT, &gwf_wh_params.connect_timeout_ms},
+	{"webhook_verify_tls", PARAM_INT, &gwf_wh_params.verify_tls},
+	{"webhook_ca_file",    PARAM_STRING, &gwf_wh_params.ca_file},
+	{"webhook_secret",     PARAM_STRING, &gwf_wh_params.secret},
+	{"webhook_queue_size", PARAM_INT, &gwf_wh_params.queue_size},
+	{"webhook_retries",    PARAM_INT, &gwf_wh_params.retries},
+	{"webhook_retry_base_ms", PARAM_INT, &gwf_wh_params.retry_base_ms},
+	{"webhook_retry_max_ms", PARAM_INT, &gwf_wh_params.retry_max_ms},
+	{"webhook_flap_window_s", PARAM_INT, &gwf_wh_params.flap_window_s},
+	{"webhook_flap_max",   PARAM_INT, &gwf_wh_params.flap_max},
+	{"node_name",          PARAM_STRING, &gwf_wh_params.node_name},
 	{0, 0, 0}
 };
 
@@ -348,6 +362,8 @@ static int mod_init(void)
 		return -1;
 	if(gwf_event_init(&gwf_event_callback) < 0)
 		return -1;
+	if(gwf_wh_init() < 0)
+		return -1;
 	if(gwf_ds_init() < 0)
 		return -1;
 	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0)
@@ -359,12 +375,15 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
-	return gwf_tm_child_init(rank);
+	if(gwf_tm_child_init(rank) < 0)
+		return -1;
+	return gwf_wh_child_init(rank);
 }
 
 static void mod_destroy(void)
 {
 	gwf_tm_destroy();
+	gwf_wh_destroy();
 	gwf_event_destroy();
 	gwf_gw_destroy_sync();
 	gwf_gw_destroy();

@@ -26,6 +26,7 @@
 #include "gwfailover_ds.h"
 #include "gwfailover_gw.h"
 #include "gwfailover_rpc.h"
+#include "gwfailover_webhook.h"
 
 #define GWF_RPC_MAX_ARGS 3
 #define GWF_RPC_MAX_SETS 8 /* sets named in an "in several sets" fault */
@@ -92,8 +93,10 @@ static int gwf_rpc_int(const str *s, long lo, long hi, long *out)
 
 /* Printable excerpt of an argument for a fault message. */
 #define GWF_ARG_FMT "%.*s%s"
-#define GWF_ARG(x) \
-	((x).len > 40 ? 40 : (x).len), (x).s, ((x).len > 40 ? "..." : "")
+#define GWF_ARG_MAX 64 /* longer arguments are cut, with "..." */
+#define GWF_ARG(x)                                          \
+	((x).len > GWF_ARG_MAX ? GWF_ARG_MAX : (x).len), (x).s, \
+			((x).len > GWF_ARG_MAX ? "..." : "")
 
 static int gwf_rpc_set_arg(rpc_t *rpc, void *ctx, const str *s, int *set)
 {
@@ -175,6 +178,13 @@ static void gwf_rpc_ds_flags(int set, const str *uri, char *buf, size_t size)
 	snprintf(buf, size, "%s", m.found ? m.flags : "-");
 }
 
+static int gwf_rpc_int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : (x > y);
+}
+
 /* The table slot of <uri> in <set> (<set> -1: whichever single set has
  * it), learning it from the dispatcher if traffic has not yet. Returns the
  * slot, or -1 (fault sent). */
@@ -201,27 +211,30 @@ static int gwf_rpc_resolve(rpc_t *rpc, void *ctx, str *uri, int set)
 	}
 	if(m.nsets == 0) {
 		if(set < 0)
-			rpc->fault(ctx, 404, "unknown gateway %.*s", uri->len, uri->s);
+			rpc->fault(ctx, 404, "unknown gateway " GWF_ARG_FMT, GWF_ARG(*uri));
 		else
-			rpc->fault(ctx, 404, "unknown gateway %.*s in set %d", uri->len,
-					uri->s, set);
+			rpc->fault(ctx, 404, "unknown gateway " GWF_ARG_FMT " in set %d",
+					GWF_ARG(*uri), set);
 		return -1;
 	}
 	if(m.nsets > 1) {
+		qsort(m.sets, m.nsets < GWF_RPC_MAX_SETS ? m.nsets : GWF_RPC_MAX_SETS,
+				sizeof(m.sets[0]), gwf_rpc_int_cmp);
 		len = 0;
 		for(k = 0; k < m.nsets && k < GWF_RPC_MAX_SETS; k++)
 			len += snprintf(sets + len, sizeof(sets) - len, "%s%d",
 					k ? ", " : "", m.sets[k]);
 		rpc->fault(ctx, 400,
-				"gateway %.*s is in several sets (%s%s): give the set",
-				uri->len, uri->s, sets,
-				m.nsets > GWF_RPC_MAX_SETS ? ", ..." : "");
+				"gateway " GWF_ARG_FMT " is in several sets (%s%s): give the"
+				" set",
+				GWF_ARG(*uri), sets, m.nsets > GWF_RPC_MAX_SETS ? ", ..." : "");
 		return -1;
 	}
 	idx = gwf_gw_lookup(m.sets[0], uri);
 	if(idx < 0) {
-		rpc->fault(ctx, 500, "gateway %.*s cannot be tracked (max_gateways)",
-				uri->len, uri->s);
+		rpc->fault(ctx, 500,
+				"gateway " GWF_ARG_FMT " cannot be tracked (max_gateways)",
+				GWF_ARG(*uri));
 		return -1;
 	}
 	return idx;
@@ -604,6 +617,41 @@ static void gwf_rpc_classify(rpc_t *rpc, void *ctx)
 
 /* ---- gwfailover.config ---- */
 
+/* The webhook part of gwfailover.config (the secret is never shown). */
+static int gwf_rpc_config_webhooks(rpc_t *rpc, void *ctx, void *h)
+{
+	const gwf_wh_params_t *p = &gwf_wh_params;
+	void *arr;
+	int i;
+
+	if(rpc->struct_add(
+			   h, "s[", "node_name", gwf_wh_node(), "webhook_urls", &arr)
+			< 0)
+		goto error;
+	for(i = 0; gwf_wh_url(i) != NULL; i++)
+		if(rpc->array_add(arr, "s", gwf_wh_url(i)) < 0)
+			goto error;
+	if(rpc->struct_add(h, "ddds", "webhook_timeout_ms", p->timeout_ms,
+			   "webhook_connect_timeout_ms", p->connect_timeout_ms,
+			   "webhook_verify_tls", p->verify_tls, "webhook_ca_file",
+			   p->ca_file ? p->ca_file : "")
+					< 0
+			|| rpc->struct_add(h, "sdddd", "webhook_secret",
+					   (p->secret && *p->secret) ? "(set)" : "",
+					   "webhook_queue_size", p->queue_size, "webhook_retries",
+					   p->retries, "webhook_retry_base_ms", p->retry_base_ms,
+					   "webhook_retry_max_ms", p->retry_max_ms)
+					   < 0
+			|| rpc->struct_add(h, "dd", "webhook_flap_window_s",
+					   p->flap_window_s, "webhook_flap_max", p->flap_max)
+					   < 0)
+		goto error;
+	return 0;
+error:
+	rpc->fault(ctx, 500, "internal error building the reply");
+	return -1;
+}
+
 static const char *gwf_rpc_config_doc[2] = {
 		"The effective configuration, classification rules included.", 0};
 
@@ -647,11 +695,64 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return;
 	}
+	if(gwf_rpc_config_webhooks(rpc, ctx, h) < 0)
+		return;
 	for(i = 0; i < c->cls.n; i++) {
 		gwf_cls_rule_format(&c->cls.rules[i], rule, sizeof(rule));
 		if(rpc->array_add(arr, "{", &rh) < 0
 				|| rpc->struct_add(rh, "ss", "rule", rule, "source",
 						   c->cls.rules[i].is_default ? "default" : "modparam")
+						   < 0) {
+			rpc->fault(ctx, 500, "internal error building the reply");
+			return;
+		}
+	}
+}
+
+/* ---- gwfailover.webhook_status ---- */
+
+static const char *gwf_rpc_webhook_status_doc[2] = {
+		"Webhook delivery: queue depth and size, and per URL the deliveries"
+		" sent, failed and retried, the last HTTP code and error, and how"
+		" long ago the last error and the last success were.",
+		0};
+
+static int gwf_rpc_ago(uint64_t now, uint64_t then)
+{
+	return then == 0 ? -1 : (int)((now - then) / 1000u);
+}
+
+static void gwf_rpc_webhook_status(rpc_t *rpc, void *ctx)
+{
+	gwf_wh_status_t st;
+	uint64_t now = gwf_now_ms();
+	void *h, *arr, *uh;
+	str a[1];
+	int i;
+
+	if(gwf_rpc_args(rpc, ctx, a, 0, "gwfailover.webhook_status") < 0)
+		return;
+	if(rpc->add(ctx, "{", &h) < 0
+			|| rpc->struct_add(h, "dd[", "queue_depth",
+					   (int)gwf_wh_queue_depth(), "queue_size",
+					   (int)gwf_wh_queue_size(), "urls", &arr)
+					   < 0) {
+		rpc->fault(ctx, 500, "internal error building the reply");
+		return;
+	}
+	for(i = 0; i < gwf_wh_url_count(); i++) {
+		if(gwf_wh_status_get(i, &st) < 0)
+			continue;
+		if(rpc->array_add(arr, "{", &uh) < 0
+				|| rpc->struct_add(uh, "suuudsdd", "url", st.url, "sent",
+						   gwf_rpc_u32(st.sent), "failed",
+						   gwf_rpc_u32(st.failed), "retried",
+						   gwf_rpc_u32(st.retried), "last_http_code",
+						   st.last_http_code, "last_error", st.last_error,
+						   "last_error_ago_s",
+						   gwf_rpc_ago(now, st.last_error_ms),
+						   "last_success_ago_s",
+						   gwf_rpc_ago(now, st.last_success_ms))
 						   < 0) {
 			rpc->fault(ctx, 500, "internal error building the reply");
 			return;
@@ -668,6 +769,8 @@ rpc_export_t gwf_rpc_cmds[] = {
 	{"gwfailover.reset",    gwf_rpc_reset,    gwf_rpc_reset_doc,    0},
 	{"gwfailover.classify", gwf_rpc_classify, gwf_rpc_classify_doc, 0},
 	{"gwfailover.config",   gwf_rpc_config,   gwf_rpc_config_doc,   0},
+	{"gwfailover.webhook_status", gwf_rpc_webhook_status,
+		gwf_rpc_webhook_status_doc, 0},
 	{0, 0, 0, 0}
 };
 /* clang-format on */

@@ -32,7 +32,10 @@ STAT_NAMES = (
     "local_timeouts", "failovers", "retries", "delayed", "ejections",
     "half_opens", "restorations", "exhausted_gateways", "exhausted_attempts",
     "exhausted_budget", "canceled", "errors", "events_dropped",
-    "gateways_down", "delayed_pending")
+    "gateways_down", "delayed_pending",
+    # webhooks (issue 5): all 0 here, no webhook_url is set
+    "webhook_queued", "webhook_sent", "webhook_retried", "webhook_dropped",
+    "webhook_failed", "webhook_suppressed")
 
 PV_KEYS = ("attempt", "code", "action", "health", "rule", "delay", "gw",
            "set", "reason")

@@ -9,6 +9,7 @@ what changes state (traffic, eject, restore, reset) gets its own.
 
 import math
 import re
+import socket
 import threading
 import time
 from types import SimpleNamespace
@@ -44,7 +45,21 @@ CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
                "delay_max_ms", "jitter", "max_attempts", "time_budget_ms",
                "retry_after_min_s", "retry_after_max_s", "max_gateways",
                "gateways_known", "resume_interval_ms", "exhausted_code",
-               "exhausted_reason", "event_callback", "rules"}
+               "exhausted_reason", "event_callback", "rules",
+               "node_name", "webhook_urls", "webhook_timeout_ms",
+               "webhook_connect_timeout_ms", "webhook_verify_tls",
+               "webhook_ca_file", "webhook_secret", "webhook_queue_size",
+               "webhook_retries", "webhook_retry_base_ms",
+               "webhook_retry_max_ms", "webhook_flap_window_s",
+               "webhook_flap_max"}
+
+# The webhook part of gwfailover.config when no webhook is configured.
+WEBHOOK_DEFAULTS = dict(
+    webhook_timeout_ms=3000, webhook_connect_timeout_ms=1000,
+    webhook_verify_tls=1, webhook_ca_file="", webhook_secret="",
+    webhook_queue_size=256, webhook_retries=3, webhook_retry_base_ms=500,
+    webhook_retry_max_ms=10000, webhook_flap_window_s=60,
+    webhook_flap_max=4)
 
 # The built-in rule table, as the manual documents it.
 DEFAULT_RULES = [r.strip() for r in (
@@ -321,8 +336,10 @@ def test_get_with_and_without_set(idle, transport):
 def test_config_reflects_modparams_and_rules_with_sources(idle, transport):
     cfg = rpc(idle.k, transport, "gwfailover.config")
     assert isinstance(cfg, dict) and set(cfg) == CONFIG_KEYS, cfg
-    want = dict(IDLE_PARAMS, event_callback="")
+    want = dict(IDLE_PARAMS, event_callback="", **WEBHOOK_DEFAULTS)
     assert {key: cfg[key] for key in want} == want
+    assert cfg["webhook_urls"] in ([], None, "")  # none configured
+    assert cfg["node_name"] == socket.gethostname()
     assert isinstance(cfg["gateways_known"], int)
     assert 0 <= cfg["gateways_known"] <= 5
     # The defaults, the 500 rule overridden in place by a modparam, and a
@@ -918,7 +935,8 @@ def test_config_and_rules_with_default_modparams(run, proxy):
                 time_budget_ms=10000, retry_after_min_s=1,
                 retry_after_max_s=300, max_gateways=1024,
                 resume_interval_ms=10, exhausted_code=0,
-                exhausted_reason="No gateway available", event_callback="")
+                exhausted_reason="No gateway available", event_callback="",
+                **WEBHOOK_DEFAULTS)
     for transport in TRANSPORTS:
         cfg = rpc(k, transport, "gwfailover.config")
         assert set(cfg) == CONFIG_KEYS, cfg

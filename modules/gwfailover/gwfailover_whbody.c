@@ -1,0 +1,149 @@
+/*
+ * gwfailover - the JSON body of a webhook (srjson, the core's JSON library)
+ * and its HMAC-SHA256 signature (OpenSSL libcrypto).
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "core/dprint.h"
+#include "core/utils/srjson.h"
+
+#include "gwfailover_whbody.h"
+
+const char *gwf_wh_event_name(const gwf_event_t *ev)
+{
+	switch(ev->kind) {
+		case GWF_EV_DOWN:
+		case GWF_EV_REOPENED:
+			return ev->why == GWF_WHY_MANUAL_EJECT ? "gateway_manual_eject"
+												   : "gateway_ejected";
+		case GWF_EV_HALF_OPEN:
+			return "gateway_half_open";
+		case GWF_EV_UP:
+			return ev->why == GWF_WHY_MANUAL_RESTORE ? "gateway_manual_restore"
+													 : "gateway_restored";
+		case GWF_EV_SET_DOWN:
+			return "set_down";
+		case GWF_EV_SET_UP:
+			return "set_up";
+		default:
+			return "unknown";
+	}
+}
+
+static const char *gwf_wh_new_state(gwf_ev_kind_t k)
+{
+	switch(k) {
+		case GWF_EV_DOWN:
+		case GWF_EV_REOPENED:
+			return "open";
+		case GWF_EV_HALF_OPEN:
+			return "half-open";
+		default:
+			return "closed";
+	}
+}
+
+/* RFC 3339, UTC, milliseconds: 2026-11-21T18:03:37.123Z */
+static void gwf_wh_time(uint64_t wall_ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(wall_ms / 1000u);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+			tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			tm.tm_sec, (unsigned)(wall_ms % 1000u));
+}
+
+char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
+		uint32_t suppressed)
+{
+	srjson_doc_t *doc;
+	srjson_t *root, *codes;
+	char when[32];
+	char *out = NULL;
+	int i, gateway_event;
+
+	doc = srjson_NewDoc(NULL);
+	if(doc == NULL) {
+		LM_ERR("cannot create a JSON document\n");
+		return NULL;
+	}
+	root = srjson_CreateObject(doc);
+	if(root == NULL)
+		goto done;
+	doc->root = root;
+	gwf_wh_time(ev->wall_ms, when, sizeof(when));
+	gateway_event = ev->kind != GWF_EV_SET_DOWN && ev->kind != GWF_EV_SET_UP;
+
+	srjson_AddStringToObject(doc, root, "event", gwf_wh_event_name(ev));
+	srjson_AddStringToObject(doc, root, "id", id);
+	srjson_AddStringToObject(doc, root, "time", when);
+	srjson_AddStringToObject(doc, root, "node", node);
+	srjson_AddNumberToObject(doc, root, "set", ev->set_id);
+	if(!gateway_event) {
+		srjson_AddNumberToObject(doc, root, "gateways", ev->set_gateways);
+		srjson_AddNumberToObject(doc, root, "healthy", ev->set_healthy);
+	} else {
+		srjson_AddStringToObject(doc, root, "gateway", ev->uri);
+		srjson_AddStringToObject(
+				doc, root, "state", gwf_wh_new_state(ev->kind));
+		srjson_AddStringToObject(
+				doc, root, "previous_state", gwf_brk_state_name(ev->prev));
+		srjson_AddStringToObject(doc, root, "reason", ev->reason);
+		srjson_AddItemToObject(doc, root, "manual",
+				srjson_CreateBool(
+						doc, ev->why == GWF_WHY_MANUAL_EJECT
+									 || ev->why == GWF_WHY_MANUAL_RESTORE));
+		codes = srjson_CreateArray(doc);
+		if(codes == NULL)
+			goto done;
+		for(i = 0; i < ev->ncodes && i < GWF_RECENT_CODES; i++)
+			srjson_AddItemToArray(
+					doc, codes, srjson_CreateNumber(doc, ev->codes[i]));
+		srjson_AddItemToObject(doc, root, "last_codes", codes);
+		srjson_AddNumberToObject(
+				doc, root, "consecutive_faults", ev->consec_faults);
+		srjson_AddNumberToObject(doc, root, "ejections", (double)ev->ejections);
+		if(ev->kind == GWF_EV_DOWN || ev->kind == GWF_EV_REOPENED)
+			srjson_AddNumberToObject(
+					doc, root, "eject_seconds", (ev->open_ms + 999u) / 1000u);
+		srjson_AddNumberToObject(doc, root, "suppressed", suppressed);
+	}
+	out = srjson_PrintUnformatted(doc, root);
+	if(out == NULL)
+		LM_ERR("cannot print the JSON body\n");
+done:
+	srjson_DeleteDoc(doc);
+	return out;
+}
+
+int gwf_wh_sign(const char *secret, const char *body, size_t len,
+		char out[GWF_WH_SIG_MAX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if(HMAC(EVP_sha256(), secret, (int)strlen(secret),
+			   (const unsigned char *)body, len, md, &mdlen)
+					== NULL
+			|| mdlen != 32) {
+		LM_ERR("HMAC-SHA256 failed\n");
+		return -1;
+	}
+	memcpy(out, "sha256=", 7);
+	for(i = 0; i < mdlen; i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
