@@ -42,6 +42,10 @@ typedef struct gwf_config
 
 extern gwf_config_t _gwf_cfg;
 
+/* Range check of integer modparam <name>: logs and returns -1 when <v> is
+ * not in <lo>..<hi>, else 0. */
+int gwf_check_int(const char *name, int v, int lo, int hi);
+
 /* Monotonic clock in ms; the only clock the module uses for deadlines. */
 uint64_t gwf_now_ms(void);
 

@@ -214,8 +214,7 @@ static int gwf_param_jitter(modparam_t type, void *val)
 	return 0;
 }
 
-/* Range check of one integer modparam; logs and returns -1 when out. */
-static int gwf_check_int(const char *name, int v, int lo, int hi)
+int gwf_check_int(const char *name, int v, int lo, int hi)
 {
 	if(v < lo || v > hi) {
 		LM_ERR("modparam '%s' must be in %d..%d (got %d)\n", name, lo, hi, v);

@@ -121,15 +121,6 @@ int gwf_wh_param_url(modparam_t type, void *val)
 	return 0;
 }
 
-static int gwf_wh_check_int(const char *name, int v, int lo, int hi)
-{
-	if(v < lo || v > hi) {
-		LM_ERR("modparam '%s' must be in %d..%d (got %d)\n", name, lo, hi, v);
-		return -1;
-	}
-	return 0;
-}
-
 /* 16 random hex digits naming this run of Kamailio in event ids. */
 static void gwf_wh_make_instance(void)
 {
@@ -149,17 +140,16 @@ int gwf_wh_init(void)
 	const gwf_wh_params_t *p = &gwf_wh_params;
 	int rc = 0, i;
 
-	rc |= gwf_wh_check_int("webhook_timeout_ms", p->timeout_ms, 1, 600000);
-	rc |= gwf_wh_check_int(
+	rc |= gwf_check_int("webhook_timeout_ms", p->timeout_ms, 1, 600000);
+	rc |= gwf_check_int(
 			"webhook_connect_timeout_ms", p->connect_timeout_ms, 1, 600000);
-	rc |= gwf_wh_check_int("webhook_verify_tls", p->verify_tls, 0, 1);
-	rc |= gwf_wh_check_int("webhook_queue_size", p->queue_size, 1, 65536);
-	rc |= gwf_wh_check_int("webhook_retries", p->retries, 0, 20);
-	rc |= gwf_wh_check_int(
-			"webhook_retry_base_ms", p->retry_base_ms, 0, 600000);
-	rc |= gwf_wh_check_int("webhook_retry_max_ms", p->retry_max_ms, 0, 600000);
-	rc |= gwf_wh_check_int("webhook_flap_window_s", p->flap_window_s, 1, 86400);
-	rc |= gwf_wh_check_int("webhook_flap_max", p->flap_max, 1, 1000);
+	rc |= gwf_check_int("webhook_verify_tls", p->verify_tls, 0, 1);
+	rc |= gwf_check_int("webhook_queue_size", p->queue_size, 1, 65536);
+	rc |= gwf_check_int("webhook_retries", p->retries, 0, 20);
+	rc |= gwf_check_int("webhook_retry_base_ms", p->retry_base_ms, 0, 600000);
+	rc |= gwf_check_int("webhook_retry_max_ms", p->retry_max_ms, 0, 600000);
+	rc |= gwf_check_int("webhook_flap_window_s", p->flap_window_s, 1, 86400);
+	rc |= gwf_check_int("webhook_flap_max", p->flap_max, 1, 1000);
 	if(rc != 0)
 		return -1;
 	if(p->ca_file != NULL && *p->ca_file != '\0'
