@@ -8,8 +8,12 @@ dispatcher set and the remaining calls go straight to the backup.
 
 The demo shows what an operator sees: `kamcmd gwfailover.list` before the
 calls and after the primary has been ejected, the log lines of the config's
-event_route[gwfailover:gw-down] / [gwfailover:gw-up], and at the end
-`kamcmd stats.get_statistics gwfailover:`.
+event_route[gwfailover:gw-down] / [gwfailover:gw-up],
+`kamcmd stats.get_statistics gwfailover:`, and at the end the webhook events
+Kamailio posted: the demo runs a small HTTP listener on 127.0.0.1 (a free
+port, in a thread of its own, answering 200), starts Kamailio with
+-A WEBHOOK_URL / WEBHOOK_SECRET / NODE_NAME pointing at it, checks the
+X-Gwfailover-Signature of every request and prints the events it got.
 
 Run from the repository root:  /usr/bin/python3 scripts/demo.py
 (`make demo` builds the module first). Exits non-zero when the demo did not
@@ -17,8 +21,12 @@ behave as described; the logs are then kept under /tmp. Every wait is
 bounded and every process the demo starts is stopped by its PID.
 """
 
+import hashlib
+import hmac
+import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import socket
@@ -30,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
+from webhook_listener import WebhookListener  # noqa: E402
 
 CFG = os.path.join(ROOT, "cfg", "kamailio.cfg")
 DS_LIST = os.path.join(ROOT, "cfg", "dispatcher.list")
@@ -41,6 +50,9 @@ EJECT_TIME_S = 60       # longer than the demo: the primary stays out
 DELAY_BASE_MS = 50      # failover delay, kept short for the demo
 DELAY_MIN_MS = 20
 DELAY_MAX_MS = 200
+NODE_NAME = "gwfailover-demo"   # "node" field of the webhook events
+WEBHOOK_PATH = "/hook"
+WEBHOOK_WAIT_S = 5      # bound for the gateway_ejected webhook to arrive
 
 # Ports of cfg/dispatcher.list; others are taken when these are busy.
 DEFAULT_SIP_PORT = 5070
@@ -94,7 +106,8 @@ def write_dispatcher_list(run, primary_port, backup_port):
     return run.write("dispatcher.list", text)
 
 
-def kamailio_defines(sip_port, ds_list, ctl_sock):
+def kamailio_defines(sip_port, ds_list, ctl_sock, webhook_url,
+                     webhook_secret):
     """The -A overrides of cfg/kamailio.cfg used by the demo."""
     defines = [
         "LISTEN_ADDR=127.0.0.1",
@@ -109,6 +122,9 @@ def kamailio_defines(sip_port, ds_list, ctl_sock):
         "GWF_DELAY_BASE_MS=%d" % DELAY_BASE_MS,
         "GWF_DELAY_MIN_MS=%d" % DELAY_MIN_MS,
         "GWF_DELAY_MAX_MS=%d" % DELAY_MAX_MS,
+        'WEBHOOK_URL="%s"' % webhook_url,
+        'WEBHOOK_SECRET="%s"' % webhook_secret,
+        'NODE_NAME="%s"' % NODE_NAME,
     ]
     argv = []
     for d in defines:
@@ -122,11 +138,12 @@ def kamcmd(ctl_sock, *args):
                           timeout=10)
 
 
-def start_kamailio(run, sip_port, ds_list):
+def start_kamailio(run, sip_port, ds_list, webhook_url, webhook_secret):
     ctl_sock = run.path("ctl.sock")
     argv = [harness.KAMAILIO, "-f", CFG, "-DD", "-E", "-w", run.dir,
             "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
-    argv += kamailio_defines(sip_port, ds_list, ctl_sock)
+    argv += kamailio_defines(sip_port, ds_list, ctl_sock, webhook_url,
+                             webhook_secret)
     proc = run.spawn("kamailio", argv)
 
     def ready():
@@ -203,6 +220,76 @@ def event_lines(kam):
             if "gw-down: gateway" in line or "gw-up: gateway" in line]
 
 
+def signature_ok(secret, body, header):
+    """X-Gwfailover-Signature check as the manual describes it: HMAC-SHA256
+    of the raw body (bytes as received, before any JSON parsing), compared
+    in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body,
+                                    hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), (header or "").encode())
+
+
+def webhook_events(listener, secret):
+    """[(request, parsed body or None, signature ok)] of every request the
+    listener recorded, in arrival order."""
+    events = []
+    for req in listener.requests:
+        try:
+            body = req.json()
+        except ValueError:
+            body = None
+        events.append((req, body, signature_ok(
+            secret, req.body, req.header("X-Gwfailover-Signature"))))
+    return events
+
+
+def is_ejection_of(body, uri):
+    return isinstance(body, dict) and \
+        body.get("event") == "gateway_ejected" and body.get("gateway") == uri
+
+
+def show_webhooks(listener, events):
+    """Print the events the listener got: a summary line (event, gateway,
+    set, state, reason), the request line and signature, the body."""
+    print("\nWebhook events received by the local listener (%s):"
+          % listener.url(WEBHOOK_PATH))
+    if not events:
+        print("  (none)")
+    for n, (req, body, sig_ok) in enumerate(events, 1):
+        if isinstance(body, dict):
+            where = body.get("gateway") or "gateways %s" % body.get("gateways")
+            print("  %d. %s  %s  set %s  -> %s  (%s)" % (
+                n, body.get("event"), where, body.get("set"),
+                body.get("state", "healthy %s" % body.get("healthy")),
+                body.get("reason", "")))
+        else:
+            print("  %d. (not a JSON object)" % n)
+        sig = req.header("X-Gwfailover-Signature") or "(no signature)"
+        print("     %s %s  X-Gwfailover-Signature: %s (%s)" % (
+            req.method, req.path, sig, "valid" if sig_ok else "INVALID"))
+        for line in pretty(body, req.body):
+            print("     " + line)
+
+
+def pretty(body, raw):
+    """Lines of a JSON object, one member a line (arrays kept on theirs);
+    the raw body when it is not one."""
+    if not isinstance(body, dict):
+        return raw.decode("utf-8", "replace").splitlines() or ["(empty)"]
+    members = ["  %s: %s" % (json.dumps(k), json.dumps(v))
+               for k, v in body.items()]
+    return ["{"] + [m + "," for m in members[:-1]] + members[-1:] + ["}"]
+
+
+def save_webhooks(run, listener):
+    """The raw requests, for the logs kept when the demo fails."""
+    with open(run.path("webhooks.log"), "w") as f:
+        for req in listener.requests:
+            f.write("%.3f %s %s -> %s\n%r\n%s\n\n" % (
+                req.time, req.method, req.path, req.status, req.headers,
+                req.body.decode("utf-8", "replace")))
+
+
 def invites(trace):
     """Call-IDs of the INVITE transactions a gateway received, in order."""
     seen, calls = set(), []
@@ -236,7 +323,7 @@ def bad_log_lines(run):
     return lines[:10]
 
 
-def demo(run):
+def demo(run, listener):
     taken = set()
     sip_port = pick_port(DEFAULT_SIP_PORT, taken)
     primary_port = pick_port(DEFAULT_PRIMARY_PORT, taken)
@@ -252,13 +339,20 @@ def demo(run):
     print("  failure_threshold=%d eject_time_s=%d delay %d..%d ms (base %d)"
           % (FAILURE_THRESHOLD, EJECT_TIME_S, DELAY_MIN_MS, DELAY_MAX_MS,
              DELAY_BASE_MS))
+    webhook_url = listener.url(WEBHOOK_PATH)
+    # A fresh random key per run, as the manual recommends for
+    # webhook_secret; the listener side checks every signature with it.
+    webhook_secret = secrets.token_hex(16)
+    print("  webhooks: POST to %s (local listener), signed, node %s"
+          % (webhook_url, NODE_NAME))
 
     _, primary_trace = start_gateway(
         run, "primary", primary_port, "uas_reply.xml",
         CODE=503, REASON="Service Unavailable", EXTRA="")
     _, backup_trace = start_gateway(run, "backup", backup_port, "uas_200.xml")
     ds_list = write_dispatcher_list(run, primary_port, backup_port)
-    kam, ctl_sock = start_kamailio(run, sip_port, ds_list)
+    kam, ctl_sock = start_kamailio(run, sip_port, ds_list, webhook_url,
+                                   webhook_secret)
 
     before = show_gateways("Gateways before the calls", ctl_sock, names)
 
@@ -291,6 +385,21 @@ def demo(run):
 
     stats = show_stats(ctl_sock)
 
+    # The webhook process posts the ejection right after it happened; give
+    # it a (bounded) moment in case it is still on its way.
+    try:
+        harness.wait_until(
+            lambda: any(is_ejection_of(body, primary_uri) for _, body, _ in
+                        webhook_events(listener, webhook_secret)),
+            WEBHOOK_WAIT_S, what="the gateway_ejected webhook")
+    except TimeoutError:
+        pass
+    hooks = webhook_events(listener, webhook_secret)
+    show_webhooks(listener, hooks)
+    ejections = [body for _, body, _ in hooks
+                 if is_ejection_of(body, primary_uri)]
+    bad_sigs = [n for n, (_, _, ok) in enumerate(hooks, 1) if not ok]
+
     primary_calls = invites(primary_trace)
     backup_calls = invites(backup_trace)
     answered = [code for code in finals if code == 200]
@@ -312,6 +421,13 @@ def demo(run):
           % ("yes" if ejected else "no",
              after.get(primary_uri, {}).get("state", "?"),
              flags.get(primary_uri, "?")))
+    names = [str(body.get("event")) if isinstance(body, dict) else "?"
+             for _, body, _ in hooks]
+    print("  webhook events received:        %d%s"
+          % (len(hooks), " (%s, signatures %s)" % (
+              ", ".join(names),
+              "INVALID: %s" % bad_sigs if bad_sigs else "valid")
+             if hooks else ""))
 
     problems = []
     if res.rc != 0:
@@ -351,6 +467,28 @@ def demo(run):
     if stats.get("failovers") != FAILURE_THRESHOLD:
         problems.append("statistic failovers is %s, expected %d"
                         % (stats.get("failovers"), FAILURE_THRESHOLD))
+    want = {"event": "gateway_ejected", "gateway": primary_uri, "set": 1,
+            "state": "open", "previous_state": "closed",
+            "reason": "%d consecutive faults, last 503" % FAILURE_THRESHOLD,
+            "node": NODE_NAME, "manual": False}
+    if len(ejections) != 1:
+        problems.append("expected one gateway_ejected webhook for the "
+                        "primary within %d s, got %d"
+                        % (WEBHOOK_WAIT_S, len(ejections)))
+    elif any(ejections[0].get(k) != v for k, v in want.items()):
+        problems.append("gateway_ejected webhook %s, expected %s"
+                        % (ejections[0], want))
+    if len(hooks) != len(ejections):
+        problems.append("unexpected webhook requests: %s"
+                        % [req for req, body, _ in hooks
+                           if not is_ejection_of(body, primary_uri)])
+    if bad_sigs:
+        problems.append("bad or missing X-Gwfailover-Signature on webhook "
+                        "request(s) %s" % bad_sigs)
+    if any(req.path != WEBHOOK_PATH or req.method != "POST"
+           for req, _, _ in hooks):
+        problems.append("webhook requests not POST %s: %s"
+                        % (WEBHOOK_PATH, hooks))
     return problems
 
 
@@ -364,13 +502,21 @@ def main():
     logs_root = tempfile.mkdtemp(prefix="gwfailover-demo-")
     run = harness.Run("demo", logs_root)
     problems = ["demo did not finish"]
+    listener = None
     try:
-        problems = demo(run)
+        # Port 0: the kernel picks a free port, never one in use.
+        listener = WebhookListener(host="127.0.0.1", port=0, default=200)
+        problems = demo(run, listener)
     except KeyboardInterrupt:
         problems = ["interrupted"]
     except Exception as e:  # report it, keep the logs, still clean up
         problems = ["%s: %s" % (type(e).__name__, e)]
     finally:
+        # The listener first (bounded: joins its threads with a timeout),
+        # then every process by its PID.
+        if listener is not None:
+            listener.stop(timeout=5.0)
+            save_webhooks(run, listener)
         run.stop_all()
     problems += bad_log_lines(run)
     if problems:
@@ -381,7 +527,8 @@ def main():
         return 1
     shutil.rmtree(logs_root, ignore_errors=True)
     print("\nDemo OK: every call answered, the primary was ejected after %d "
-          "faults." % FAILURE_THRESHOLD)
+          "faults, and its signed gateway_ejected webhook arrived."
+          % FAILURE_THRESHOLD)
     return 0
 
 

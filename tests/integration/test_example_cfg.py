@@ -1,13 +1,22 @@
 """The example configuration cfg/kamailio.cfg, started for real with the -A
-overrides it documents (ports, paths, gwfailover parameters, WITH_PROMETHEUS),
-and looked at the way an operator would: kamcmd and JSON-RPC, the event route
-log lines, and the Prometheus endpoint."""
+overrides it documents (ports, paths, gwfailover parameters, WITH_PROMETHEUS,
+WEBHOOK_URL / WEBHOOK_SECRET / NODE_NAME), and looked at the way an operator
+would: kamcmd and JSON-RPC, the event route log lines, the Prometheus
+endpoint, and the webhook a real HTTP listener receives."""
 
+import hashlib
+import hmac
 import http.client
+import json
 import os
 import re
+import socket
+import time
+
+import pytest
 
 import harness
+from webhook_listener import WebhookListener
 
 CFG = os.path.join(harness.ROOT, "cfg", "kamailio.cfg")
 
@@ -73,7 +82,7 @@ def event_lines(log, kind, uri=None):
     return [line for line in log.splitlines() if prefix in line]
 
 
-def start_failover_setup(run, threshold, prometheus=False):
+def start_failover_setup(run, threshold, prometheus=False, **defines):
     primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
                               REASON="Service Unavailable", EXTRA="")
     backup = harness.Gateway(run, "backup", "uas_200.xml")
@@ -84,7 +93,8 @@ def start_failover_setup(run, threshold, prometheus=False):
                         GWF_EJECT_TIME_S=60,
                         GWF_DELAY_BASE_MS=20,
                         GWF_DELAY_MIN_MS=10,
-                        GWF_DELAY_MAX_MS=100)
+                        GWF_DELAY_MAX_MS=100,
+                        **defines)
     return primary, backup, k
 
 
@@ -121,6 +131,8 @@ def test_example_cfg_fails_over_and_ejects_primary(run):
     assert before[primary.uri]["state"] == "closed", before
     assert before[primary.uri]["set"] == 1, before
     assert before[primary.uri]["dispatcher"] == "AX", before
+    # No WEBHOOK_URL define: webhooks off, no webhook process.
+    assert "gwfailover webhook" not in k.rpc("core.psx")
 
     place_calls(run, k, primary, backup, calls, threshold)
 
@@ -235,6 +247,92 @@ def gateway_gauges(body):
     return dict(((s, uri), float(value)) for s, uri, value in re.findall(
         r'^kamailio_gwf_gateway_up\{set="([^"]*)", uri="([^"]*)"\} '
         r'(\S+) \d+$', body, re.M))
+
+
+# Keys of a gateway_ejected body, in the order of the spec's example.
+EJECTED_KEYS = ["event", "id", "time", "node", "set", "gateway", "state",
+                "previous_state", "reason", "manual", "last_codes",
+                "consecutive_faults", "ejections", "eject_seconds",
+                "suppressed"]
+
+
+@pytest.mark.parametrize("secret, node", [
+    ("t0p-s3cret example key", "proxy-example-1"),
+    (None, None),
+], ids=["signed_with_node_name", "unsigned_host_name"])
+def test_example_cfg_posts_gateway_ejected_webhook(run, secret, node):
+    """-A WEBHOOK_URL (and WEBHOOK_SECRET, NODE_NAME) as the config
+    documents them: the primary's ejection reaches a real listener as one
+    gateway_ejected POST, signed exactly when WEBHOOK_SECRET is set."""
+    threshold = 3
+    calls = 5
+    path = "/hook"
+    lis = WebhookListener()
+    try:
+        defines = {"WEBHOOK_URL": '"%s"' % lis.url(path)}
+        if secret is not None:
+            defines["WEBHOOK_SECRET"] = '"%s"' % secret
+        if node is not None:
+            defines["NODE_NAME"] = '"%s"' % node
+        primary, backup, k = start_failover_setup(run, threshold, **defines)
+        assert "gwfailover webhook" in k.rpc("core.psx")
+        assert lis.requests == []  # no state change yet, nothing posted
+
+        place_calls(run, k, primary, backup, calls, threshold)
+        reqs = lis.wait_requests(1, 5)
+        # The backup never fails and the primary stays out for 60 s: the
+        # ejection is the only event (a set with the backup is not down).
+        time.sleep(0.3)
+        assert len(lis.requests) == 1, lis.requests
+        req = reqs[0]
+
+        assert req.method == "POST", req
+        assert req.path == path, req.path
+        assert req.header("Content-Type") == "application/json", req.headers
+        # Valid JSON, one object on one line, keys unique and in order.
+        assert b"\n" not in req.body.rstrip(b"\r\n"), req.body
+        pairs = json.loads(req.body.decode("utf-8"),
+                           object_pairs_hook=lambda p: p)
+        assert isinstance(pairs, list), req.body
+        assert [key for key, _ in pairs] == EJECTED_KEYS, req.body
+        ev = dict(pairs)
+        assert ev["event"] == "gateway_ejected", ev
+        assert ev["gateway"] == primary.uri, ev
+        assert ev["set"] == 1, ev
+        assert ev["state"] == "open", ev
+        assert ev["previous_state"] == "closed", ev
+        assert ev["reason"] == "%d consecutive faults, last 503" \
+            % threshold, ev
+        assert ev["manual"] is False, ev
+        assert ev["last_codes"] == [503] * threshold, ev
+        assert ev["consecutive_faults"] == threshold, ev
+        assert ev["ejections"] == 1, ev
+        assert ev["eject_seconds"] == 60, ev  # GWF_EJECT_TIME_S
+        assert ev["suppressed"] == 0, ev
+        # NODE_NAME, or the host name without it.
+        assert ev["node"] == (node or socket.gethostname()), ev
+        # The same reason as the operator's view.
+        assert k.gateways()[primary.uri]["reason"] == ev["reason"]
+
+        sig = req.header_all("X-Gwfailover-Signature")
+        if secret is None:
+            assert sig == [], req.headers
+        else:
+            want = "sha256=" + hmac.new(secret.encode(), req.body,
+                                        hashlib.sha256).hexdigest()
+            assert len(sig) == 1 and hmac.compare_digest(sig[0], want), \
+                (sig, want)
+
+        harness.wait_until(lambda: k.stats().get("webhook_sent") == 1, 5,
+                           what="webhook_sent 1")
+        stats = k.stats()
+        assert stats["webhook_queued"] == 1, stats
+        for name in ("webhook_retried", "webhook_dropped", "webhook_failed",
+                     "webhook_suppressed"):
+            assert stats[name] == 0, (name, stats)
+    finally:
+        # Before Kamailio, which the run fixture stops after the test.
+        lis.stop()
 
 
 def test_example_cfg_module_params_come_from_defines(run):
