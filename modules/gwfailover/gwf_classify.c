@@ -214,7 +214,7 @@ static int gwf_parse_rule(
 		const char *s, gwf_span_t sp, gwf_cls_rule_t *r, gwf_err_t *err)
 {
 	gwf_span_t m, a, h, rest;
-	size_t eq, c1, c2;
+	size_t eq, c1 = 0, c2 = 0;
 	int has_health;
 
 	if(!gwf_span_find(s, sp, '=', &eq))
