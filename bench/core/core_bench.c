@@ -193,7 +193,7 @@ static void gwfb_trans(bench_t *b, gwf_gw_t *gw, gwf_brk_trans_t tr,
 	if(tr == GWF_BRK_T_OPENED) {
 		b->opened++;
 		gw->st.ejections++;
-		gwf_gwtab_note_deadline(b->t, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(b->t, gw);
 		if(prev == GWF_BRK_CLOSED)
 			b->t->down++;
 	} else if(tr == GWF_BRK_T_CLOSED) {
@@ -308,7 +308,7 @@ void gwfb_fail(bench_t *b, const char *key, size_t len, int set,
 					eject_ms / 1000u);
 		else
 			gwfb_trans(b, gw, tr, prev, GWF_WHY_EJECT_RULE, f->code, 0);
-		gwf_gwtab_note_deadline(b->t, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(b->t, gw);
 	} else {
 		gwfb_record(b, gw, trial,
 				v.health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
@@ -449,7 +449,7 @@ static uint64_t run_expire_due(bench_t *b, uint64_t iters)
 		tick(b);
 		gwf_brk_restore(&gw->brk, b->now_ms);
 		gwf_brk_eject(&gw->brk, 0, b->now_ms);
-		gwf_gwtab_note_deadline(b->t, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(b->t, gw);
 		t0 = mono_ns();
 		n += gwf_gwtab_expire(b->t, b->now_ms, out, EXPIRE_BATCH);
 		ns += mono_ns() - t0;

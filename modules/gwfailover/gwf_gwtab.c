@@ -51,6 +51,7 @@ void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
 	t->nslots = (uint32_t)n;
 	t->count = 0;
 	t->down = 0;
+	t->open_head = GWF_NO_SLOT;
 	t->next_deadline_ms = UINT64_MAX;
 	if(n)
 		memset(t->slots, 0, (size_t)n * sizeof(gwf_gw_t));
@@ -165,37 +166,53 @@ void gwf_gwtab_note_deadline(gwf_gwtab_t *t, uint64_t deadline_ms)
 		t->next_deadline_ms = deadline_ms;
 }
 
+void gwf_gwtab_note_open(gwf_gwtab_t *t, gwf_gw_t *g)
+{
+	if(!g->on_open_list) {
+		g->open_next = t->open_head;
+		t->open_head = (uint32_t)(g - t->slots);
+		g->on_open_list = 1;
+	}
+	gwf_gwtab_note_deadline(t, g->brk.open_until_ms);
+}
+
 unsigned gwf_gwtab_expire(
 		gwf_gwtab_t *t, uint64_t now_ms, uint32_t *out, unsigned max_out)
 {
 	uint64_t next = UINT64_MAX;
 	unsigned n = 0;
-	uint32_t i;
-	gwf_brk_t *b;
+	uint32_t *link, i;
+	gwf_gw_t *g;
 
 	if(now_ms < t->next_deadline_ms)
 		return 0;
-	/* A full scan, but only when some deadline is due: the recomputed
+	/* Walk the open list only when some deadline is due: the recomputed
 	 * minimum also picks up deadlines that eject() extended, so a stale
-	 * early note costs one scan and nothing else. */
-	for(i = 0; i < t->nslots; i++) {
-		if(!t->slots[i].used)
+	 * early note costs one walk and nothing else. Gateways that left OPEN
+	 * another way (restore, revival) leave the list here. */
+	for(link = &t->open_head; *link != GWF_NO_SLOT;) {
+		i = *link;
+		g = &t->slots[i];
+		if(g->brk.state != GWF_BRK_OPEN) {
+			*link = g->open_next;
+			g->on_open_list = 0;
 			continue;
-		b = &t->slots[i].brk;
-		if(b->state != GWF_BRK_OPEN)
-			continue;
-		if(b->open_until_ms <= now_ms && n < max_out) {
-			gwf_brk_tick(b, now_ms);
-			t->slots[i].why = GWF_WHY_TIME_OVER;
-			t->slots[i].why_code = 0;
-			t->slots[i].why_arg = 0;
+		}
+		if(g->brk.open_until_ms <= now_ms && n < max_out) {
+			gwf_brk_tick(&g->brk, now_ms);
+			g->why = GWF_WHY_TIME_OVER;
+			g->why_code = 0;
+			g->why_arg = 0;
 			out[n++] = i;
+			*link = g->open_next;
+			g->on_open_list = 0;
 			continue;
 		}
 		/* Due but no room in <out>: its deadline (<= now) stays the
-		 * minimum, so the next call scans again and continues. */
-		if(b->open_until_ms < next)
-			next = b->open_until_ms;
+		 * minimum, so the next call walks again and continues. */
+		if(g->brk.open_until_ms < next)
+			next = g->brk.open_until_ms;
+		link = &g->open_next;
 	}
 	t->next_deadline_ms = next;
 	return n;

@@ -22,6 +22,7 @@
 #include "gwf_breaker.h"
 
 #define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
+#define GWF_NO_SLOT UINT32_MAX
 
 #define GWF_RECENT_CODES 8 /* failure codes kept per gateway */
 
@@ -67,11 +68,13 @@ typedef struct gwf_gw
 	char uri[GWF_URI_MAX + 1]; /* NUL-terminated */
 	gwf_brk_t brk;
 	gwf_gw_stats_t st;
-	int ds_down;	  /* owned by the glue: 1 while it has the gateway marked
+	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */
-	gwf_why_t why;	  /* why it is in its current state */
-	int why_code;	  /* SIP code behind <why>, 0 if none */
-	uint32_t why_arg; /* count or seconds behind <why> */
+	uint32_t open_next; /* next slot on the open list */
+	uint8_t on_open_list; /* 1 while on the open list */
+	gwf_why_t why;		  /* why it is in its current state */
+	int why_code;		  /* SIP code behind <why>, 0 if none */
+	uint32_t why_arg;	  /* count or seconds behind <why> */
 } gwf_gw_t;
 
 typedef struct gwf_gwtab
@@ -81,6 +84,8 @@ typedef struct gwf_gwtab
 	uint32_t count;			   /* gateways in the table */
 	uint64_t next_deadline_ms; /* earliest OPEN deadline; UINT64_MAX: none */
 	uint32_t down;			   /* gateways not CLOSED; kept by the caller */
+	uint32_t open_head;		   /* slots noted OPEN (GWF_NO_SLOT: none); the
+						 * expiry walks these, not the whole table */
 	gwf_gw_t slots[];
 } gwf_gwtab_t;
 
@@ -113,11 +118,18 @@ gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
  * gwf_gwtab_expire() knows when to scan. */
 void gwf_gwtab_note_deadline(gwf_gwtab_t *t, uint64_t deadline_ms);
 
-/* If <now_ms> has reached next_deadline_ms: tick every OPEN breaker (its
- * reason becomes GWF_WHY_TIME_OVER), write
+/* Note that <g> (of <t>) was made OPEN or had its deadline moved: put it
+ * on the open list, which gwf_gwtab_expire() walks, and note its
+ * deadline. Every ejection must be noted here. */
+void gwf_gwtab_note_open(gwf_gwtab_t *t, gwf_gw_t *g);
+
+/* If <now_ms> has reached next_deadline_ms: tick every OPEN breaker on the
+ * open list (its reason becomes GWF_WHY_TIME_OVER), write
  * the slot index of each one that became HALF_OPEN into <out> (at most
  * <max_out>) and recompute next_deadline_ms (left <= now if <out> was too
- * small, so the next call continues). Cheap when nothing is due.
+ * small, so the next call continues). Cheap when nothing is due; when
+ * something is, in proportion to the gateways noted open, not to the
+ * table size.
  * Returns the number of indexes written. */
 unsigned gwf_gwtab_expire(
 		gwf_gwtab_t *t, uint64_t now_ms, uint32_t *out, unsigned max_out);

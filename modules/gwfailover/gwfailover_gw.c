@@ -259,7 +259,7 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 	gw->why_arg = arg;
 	if(tr == GWF_BRK_T_OPENED) {
 		gw->st.ejections++;
-		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(_gwf_gw_table, gw);
 		t->open_ms = (uint32_t)(gw->brk.open_until_ms - gw->brk.since_ms);
 		if(prev == GWF_BRK_CLOSED)
 			_gwf_gw_table->down++;
@@ -520,7 +520,7 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 			gwf_gw_trans_locked(
 					gw, &t, tr, prev, GWF_WHY_EJECT_RULE, f->code, 0);
 		/* already OPEN: the deadline may have moved */
-		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(_gwf_gw_table, gw);
 	} else {
 		gwf_gw_record_locked(gw, trial,
 				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
@@ -597,7 +597,7 @@ void gwf_gw_eject(int idx, uint32_t seconds)
 		gw->why = GWF_WHY_MANUAL_EJECT;
 		gw->why_code = 0;
 		gw->why_arg = seconds;
-		gwf_gwtab_note_deadline(_gwf_gw_table, gw->brk.open_until_ms);
+		gwf_gwtab_note_open(_gwf_gw_table, gw);
 	}
 	lock_release(_gwf_gw_lock);
 	gwf_gw_after(idx, &t);
