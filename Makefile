@@ -5,6 +5,7 @@
 #   make install  copy the module into Kamailio's module directory
 #   make test     deps + build + unit, sanitizer and integration tests
 #   make demo     deps + build + run the failover demo on loopback
+#   make bench    deps + build + benchmarks, rewrites docs/benchmarks.md
 #   make format   reformat C sources;  make format-check  verify them
 
 SHELL := /bin/bash
@@ -25,7 +26,7 @@ MODULES_DIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules
 C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] bench/*.[ch])
 
 .PHONY: all module deps check-src install test unit-test asan-test \
-	integration-test demo format format-check clean distclean
+	integration-test demo bench format format-check clean distclean
 
 all: module
 
@@ -73,6 +74,12 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory module
 	@$(PYTHON) scripts/demo.py
+
+# Benchmarks (not part of `make test`): prints the tables and rewrites
+# docs/benchmarks.md with the machine they ran on.
+bench: deps
+	@$(MAKE) --no-print-directory module
+	@$(PYTHON) bench/run_all.py
 
 format:
 	clang-format -i $(C_SOURCES)
