@@ -600,8 +600,9 @@ void gwf_gw_eject(int idx, uint32_t seconds)
 		gwf_gwtab_note_open(_gwf_gw_table, gw);
 	}
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, &t);
-	/* an operator may have re-activated it in the dispatcher meanwhile */
+	if(t.tr != GWF_BRK_T_NONE)
+		gwf_gw_report(idx, &t);
+	/* forced: an operator may have re-activated it in the dispatcher */
 	gwf_gw_sync_ds(idx, 1);
 }
 
@@ -619,8 +620,9 @@ void gwf_gw_restore(int idx)
 	tr = gwf_brk_restore(&gw->brk, gwf_now_ms());
 	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_RESTORE, 0, 0);
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, &t);
-	gwf_gw_sync_ds(idx, 1);
+	if(t.tr != GWF_BRK_T_NONE)
+		gwf_gw_report(idx, &t);
+	gwf_gw_sync_ds(idx, 1); /* forced, as for an eject */
 }
 
 void gwf_gw_reset(int idx)
