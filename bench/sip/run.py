@@ -1,0 +1,1297 @@
+#!/usr/bin/python3
+"""SIP benchmarks (issue 6): gwfailover against plain dispatcher failover,
+side by side, on the same machine and in the same run.
+
+Four proxy configurations, one skeleton (bench/sip/proxy.cfg) that includes
+one of:
+  floor       no failover logic (Kamailio's own cost of relaying a call)
+  A           baseline A: ds_next_dst() in failure_route on 408/5xx
+  B           baseline B: A + ds_mark_dst("tp") with ds_probing_threshold,
+              OPTIONS probing, random 1..100 ms delay via async_ms_route()
+  gwf         the gwfailover module (default delays: 0..100 ms)
+
+Figures (see docs/benchmarks.md for what each one means):
+  1  Kamailio CPU per call, from /proc: sum over every process of the
+     Kamailio process group. (a) every call fails over (primary answers
+     503, ejection kept off), (b) 503 outage with default thresholds
+     (ejection on), (c) both gateways healthy. The configurations of a
+     scenario run at the same time (own Kamailio and caller each); rounds
+     alternate the scenarios and the start order; medians and spread over
+     the rounds.
+  2  highest call rate with zero failed calls, every call failing over,
+     found by stepping the rate up, then bisecting.
+  3  blackhole: the primary stops answering mid-run.
+  4  503 storm with Retry-After.
+  6  shared memory: bytes per gateway slot; shm in use before and after
+     20,000 calls.
+
+Everything runs on 127.0.0.1. Each process is started in its own session,
+recorded, and stopped by PID (SIGTERM, then SIGKILL of its process group);
+every wait is bounded. Logs go to bench/out/sip/ (kept).
+
+Usage: /usr/bin/python3 bench/sip/run.py [--quick] [--json F] [--markdown F]
+       [--only 1,2,3,4,6]
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(HERE)
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+from pygw import PyGateway  # noqa: E402
+
+OUT_DIR = os.path.join(BENCH, "out")
+LOGS_ROOT = os.path.join(OUT_DIR, "sip")
+
+VARIANT_FILES = {"floor": "floor.cfg", "A": "baseline_a.cfg",
+                 "B": "baseline_b.cfg", "gwf": "gwfailover.cfg"}
+LABEL = {"floor": "floor", "A": "baseline A", "B": "baseline B",
+         "gwf": "gwfailover"}
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+FR_TIMER_MS = 2000     # tm fr_timer, all configurations
+CHILDREN = 4           # SIP workers, all configurations
+THRESHOLD = 5          # failure_threshold = ds_probing_threshold
+GWF_NO_EJECT = 1000    # highest failure_threshold; reset by RPC meanwhile
+DS_NO_EJECT = 1000000  # ds_probing_threshold that is never reached
+SIPP_BUFF = 4194304    # sipp socket buffers (the kernel caps at rmem_max)
+EJECT_TIME_S = 30      # gwfailover eject_time_s (gwfailover.cfg)
+DRAIN_S = 6.0          # tm wait_timer (5 s) + margin: transactions freed
+
+
+def log(msg):
+    sys.stderr.write("[%s] %s\n" % (time.strftime("%H:%M:%S"), msg))
+    sys.stderr.flush()
+
+
+# ------------------------------------------------------------------ /proc
+
+def group_pids(pgid):
+    """PIDs of every process whose process group is pgid."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(d))
+    return sorted(pids)
+
+
+def cpu_of(pids):
+    """(stat_s, sched_s): CPU time of the processes, in seconds.
+
+    stat_s sums utime+stime from /proc/<pid>/stat (clock ticks, 10 ms).
+    sched_s sums the first field of /proc/<pid>/schedstat: the same kernel
+    counter (sum_exec_runtime, which utime+stime are scaled to) in
+    nanoseconds; None if the kernel has no schedstat. A process that is gone
+    counts 0 (none is expected to exit while measured)."""
+    ticks, ns, have_sched = 0, 0, True
+    for pid in pids:
+        try:
+            with open("/proc/%d/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+        try:
+            with open("/proc/%d/schedstat" % pid) as f:
+                ns += int(f.read().split()[0])
+        except (OSError, IndexError, ValueError):
+            have_sched = False
+    return ticks / float(CLK_TCK), (ns / 1e9 if have_sched else None)
+
+
+class Cpu:
+    """A CPU sample of one Kamailio: both counters and the time taken."""
+
+    def __init__(self, pids):
+        self.t = time.monotonic()
+        self.stat, self.sched = cpu_of(pids)
+
+    def minus(self, other):
+        """CPU seconds between two samples: schedstat when available (ns
+        resolution), else /proc/<pid>/stat."""
+        if self.sched is not None and other.sched is not None:
+            return self.sched - other.sched
+        return self.stat - other.stat
+
+    def minus_stat(self, other):
+        return self.stat - other.stat
+
+
+def udp_rcvbuf_errors():
+    """Datagrams the kernel dropped because a socket's receive buffer was
+    full (all sockets of the machine: /proc/net/snmp, Udp RcvbufErrors)."""
+    try:
+        with open("/proc/net/snmp") as f:
+            rows = [line.split() for line in f if line.startswith("Udp:")]
+        return int(rows[1][rows[0].index("RcvbufErrors")])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
+def udp_drops_by_port():
+    """{local port: datagrams dropped} of the UDP sockets on 127.0.0.1
+    (/proc/net/udp, last column)."""
+    out = {}
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                addr, port = parts[1].split(":")
+                if addr == "0100007F":
+                    out[int(port, 16)] = out.get(int(port, 16), 0) + \
+                        int(parts[-1])
+    except (OSError, ValueError, IndexError, StopIteration):
+        pass
+    return out
+
+
+# ------------------------------------------------------------------ stats
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def spread(xs):
+    return (min(xs), max(xs)) if xs else (float("nan"), float("nan"))
+
+
+def pct(xs, p):
+    """p-th percentile (nearest rank) of xs."""
+    if not xs:
+        return float("nan")
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(round(p / 100.0 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+# ------------------------------------------------------------------ processes
+
+def render(path, subst):
+    with open(path) as f:
+        text = f.read()
+    for key, value in subst.items():
+        text = text.replace("@%s@" % key, str(value))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise ValueError("%s: unset keys %s" % (path, left))
+    return text
+
+
+class Proxy:
+    """One Kamailio running proxy.cfg with one configuration."""
+
+    def __init__(self, run, name, variant, gateways, ds_threshold=THRESHOLD,
+                 gwf_threshold=THRESHOLD, max_gateways=1024, shm_mb=1024):
+        self.run = run
+        self.name = name
+        self.variant = variant
+        self.port = harness.free_udp_port()
+        self.gw_ports = [int(uri.rsplit(":", 1)[1]) for uri, _ in gateways]
+        self.ctl = run.path(name + ".ctl")
+        self.no_eject = variant == "gwf" and gwf_threshold >= GWF_NO_EJECT
+        ds = run.write(name + ".list", "".join(
+            "1 %s 0 %d\n" % (uri, prio) for uri, prio in gateways))
+        vfile = run.write(name + "_" + VARIANT_FILES[variant], render(
+            os.path.join(HERE, VARIANT_FILES[variant]),
+            {"DS_THRESHOLD": ds_threshold, "GWF_THRESHOLD": gwf_threshold,
+             "GWF_SO": harness.MODULE_SO, "GWF_MAX_GATEWAYS": max_gateways}))
+        self.cfg = run.write(name + ".cfg", render(
+            os.path.join(HERE, "proxy.cfg"),
+            {"CHILDREN": CHILDREN, "SIP_PORT": self.port,
+             "MPATH": harness.stock_module_dir() + "/",
+             "CTL_SOCK": self.ctl, "FR_TIMER": FR_TIMER_MS, "DS_LIST": ds,
+             "VARIANT": vfile}))
+        argv = [harness.KAMAILIO, "-f", self.cfg, "-DD", "-E",
+                "-w", run.dir, "-Y", run.dir, "-m", str(shm_mb), "-M", "8",
+                "-a", "no"]
+        self.proc = run.spawn(name, argv)
+        harness.wait_until(self._ready, 20, step=0.1,
+                           what="kamailio %s to start" % name)
+        self.pids = group_pids(self.proc.pid)
+        self.idle_rate = 0.0  # CPU s per s when idle, measured later
+
+    def _ready(self):
+        if not self.proc.running():
+            raise RuntimeError("kamailio %s exited:\n%s"
+                               % (self.name, self.proc.output()[-3000:]))
+        return os.path.exists(self.ctl) and \
+            self.rpc_raw("core.uptime").returncode == 0
+
+    def rpc_raw(self, *args):
+        return subprocess.run([harness.KAMCMD, "-s", "unix:" + self.ctl] +
+                              [str(a) for a in args], capture_output=True,
+                              text=True, timeout=10)
+
+    def rpc(self, *args):
+        res = self.rpc_raw(*args)
+        if res.returncode != 0 or res.stdout.startswith("error"):
+            raise RuntimeError("kamcmd %s: %s %s" % (args, res.stdout,
+                                                     res.stderr))
+        return res.stdout
+
+    def cpu(self):
+        # listed again each time: a process forked late is not missed
+        self.pids = group_pids(self.proc.pid)
+        return Cpu(self.pids)
+
+    def shm(self):
+        out = self.rpc("core.shmmem")
+        return dict((k, int(v)) for k, v in
+                    re.findall(r"^\s*(\w+):\s*(\d+)\s*$", out, re.M))
+
+    def tm_current(self):
+        m = re.search(r"current:\s*(\d+)", self.rpc("tm.stats"))
+        return int(m.group(1)) if m else -1
+
+    def wait_tm_idle(self, timeout=15):
+        try:
+            harness.wait_until(lambda: self.tm_current() == 0, timeout,
+                               step=0.25, what="%s transactions" % self.name)
+            return True
+        except TimeoutError:
+            return False
+
+    def reset_breakers(self):
+        if self.variant == "gwf":
+            self.rpc("gwfailover.reset", "all")
+
+    def gwf_stats(self):
+        out = self.rpc("stats.get_statistics", "gwfailover:")
+        return dict((n, int(v)) for n, v in re.findall(
+            r"gwfailover:(\w+) = (-?\d+)", out))
+
+    def log_text(self):
+        return self.proc.output()
+
+    def bad_log_lines(self):
+        bad = ("CRITICAL:", "BUG:", "signal 11", "Segmentation",
+               "could not allocate shared memory", "no picked branch",
+               "no async workers")
+        return [line for line in self.log_text().splitlines()
+                if any(b in line for b in bad)]
+
+    def stop(self):
+        self.proc.stop()
+
+
+class BreakerKeeper(threading.Thread):
+    """For the "every call fails over" runs of gwfailover: the highest
+    failure_threshold is 1000, so the primary's count of consecutive
+    failures is cleared by RPC (gwfailover.reset) often enough that it is
+    never ejected. Costs one ctl RPC per period in the measured Kamailio."""
+
+    def __init__(self, proxy, period):
+        super().__init__(daemon=True)
+        self.proxy, self.period = proxy, period
+        self.stop_event = threading.Event()
+        self.resets = 0
+
+    def run(self):
+        while not self.stop_event.wait(self.period):
+            try:
+                self.proxy.reset_breakers()
+                self.resets += 1
+            except Exception:  # noqa: BLE001 - checked through the stats
+                pass
+
+    def stop(self):
+        self.stop_event.set()
+        self.join(15)
+
+
+def keeper_for(proxy, rate):
+    if not proxy.no_eject:
+        return None
+    # at most ~300 failures between two resets
+    k = BreakerKeeper(proxy, max(0.05, min(1.0, 300.0 / rate)))
+    k.start()
+    return k
+
+
+def sipp_gateway(run, name, scenario):
+    """A sipp UAS (no message trace: at these rates tracing costs more CPU
+    than the proxy); -aa answers the dispatcher's OPTIONS probes 200."""
+    port = harness.free_udp_port()
+    proc = run.spawn(name, [harness.SIPP, "-sf", os.path.join(HERE, scenario),
+                            "-i", "127.0.0.1", "-p", str(port), "-nostdin",
+                            "-aa", "-buff_size", str(SIPP_BUFF),
+                            "-max_log_size", "2000000",
+                            "-trace_err", "-error_file",
+                            run.path(name + "_errors.log"),
+                            "-max_recv_loops", "1000", "-timeout", "1800s"])
+
+    def bound():
+        if not proc.running():
+            raise RuntimeError("gateway %s exited: %s" % (name,
+                                                          proc.output()))
+        return not _port_free(port)
+    harness.wait_until(bound, 10, what="gateway %s to listen" % name)
+    return "sip:127.0.0.1:%d" % port
+
+
+def _port_free(port):
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+class Caller:
+    """A sipp UAC placing <calls> calls at <rate> per second to a proxy."""
+
+    def __init__(self, run, name, proxy, rate, calls, rtt=False,
+                 timeout=None, recv_timeout_ms=10000):
+        self.run, self.name, self.rate, self.calls = run, name, rate, calls
+        self.stat_file = run.path(name + "_stat.csv")
+        self.timeout = timeout or int(calls / rate + 30)
+        port = harness.free_udp_port()
+        argv = [harness.SIPP, "127.0.0.1:%d" % proxy.port,
+                "-sf", os.path.join(HERE, "uac.xml"), "-i", "127.0.0.1",
+                "-p", str(port), "-s", "bench", "-m", str(calls),
+                "-r", str(int(rate)), "-rp", "1000",
+                "-l", str(max(1000, int(rate * 20))), "-nostdin",
+                "-buff_size", str(SIPP_BUFF), "-max_log_size", "2000000",
+                "-trace_stat", "-stf", self.stat_file, "-fd", "1",
+                "-trace_err", "-error_file", run.path(name + "_errors.log"),
+                "-recv_timeout", str(recv_timeout_ms),
+                "-timeout", "%ds" % self.timeout, "-timeout_error"]
+        if rtt:
+            argv += ["-trace_rtt", "-rtt_freq", "1"]
+        self.t0 = time.time()
+        self.m0 = time.monotonic()
+        self.proc = run.spawn(name, argv)
+        self.rc = None
+        self.elapsed = None
+
+    def running(self):
+        return self.proc.running()
+
+    def wait(self):
+        pid = self.proc.pid
+        last = [0.0]
+
+        def sample():
+            c = cpu_of([pid])
+            if c[1] is not None or c[0]:
+                last[0] = c[1] if c[1] is not None else c[0]
+        # sipp's own CPU, read while it still exists
+        while self.proc.running() and \
+                time.monotonic() - self.m0 < self.timeout + 15:
+            sample()
+            time.sleep(0.05)
+        try:
+            self.rc = self.proc.wait(self.timeout + 15)
+        except TimeoutError:
+            self.proc.stop()
+            self.rc = None
+        self.elapsed = time.monotonic() - self.m0
+        self.cpu_s = last[0]
+        return self
+
+    def counts(self):
+        """(successful, failed, created) from sipp's statistics file."""
+        try:
+            with open(self.stat_file) as f:
+                lines = [line.rstrip("\n") for line in f if line.strip()]
+            head, last = lines[0].split(";"), lines[-1].split(";")
+            col = lambda n: int(last[head.index(n)])  # noqa: E731
+            return (col("SuccessfulCall(C)"), col("FailedCall(C)"),
+                    col("TotalCallCreated"))
+        except (OSError, IndexError, ValueError):
+            return (0, 0, 0)
+
+    def ok(self):
+        s, f, c = self.counts()
+        return self.rc == 0 and f == 0 and s == self.calls and c == self.calls
+
+    def rtts(self):
+        """[(start_s, answer_ms)] per answered call, start in sipp's clock
+        (seconds since sipp started), from the -trace_rtt file."""
+        files = glob.glob(os.path.join(self.run.dir,
+                                       "uac_%d_rtt.csv" % self.proc.pid))
+        out = []
+        if not files:
+            return out
+        with open(files[0]) as f:
+            for line in f:
+                parts = line.strip().split(";")
+                if len(parts) < 3 or parts[2] != "answer":
+                    continue
+                try:
+                    date_ms, rt_ms = float(parts[0]), float(parts[1])
+                except ValueError:
+                    continue
+                out.append(((date_ms - rt_ms) / 1000.0, rt_ms))
+        return out
+
+
+# ------------------------------------------------------------------ figure 1
+
+GROUPS = (("healthy", ("floor", "A", "B", "gwf")),
+          ("failover", ("A", "B", "gwf")),
+          ("outage", ("A", "B", "gwf")))
+
+
+def fig1_cpu(run, args, res):
+    """CPU per call. The configurations of one scenario are measured at the
+    same time, each with its own Kamailio and its own caller at the same
+    rate (they share the gateways): machine drift then hits them alike. On
+    this kind of VM, runs of the same configuration one after the other
+    differed by up to 10 %, simultaneous ones by about 1 %. Rounds alternate
+    the scenarios and rotate the order in which the callers start.
+    Returns the Kamailio instances, kept running for figures 2 and 6."""
+    log("figure 1: starting gateways and proxies")
+    ok1 = sipp_gateway(run, "gw_ok1", "gw_ok.xml")
+    ok2 = sipp_gateway(run, "gw_ok2", "gw_ok.xml")
+    bad = sipp_gateway(run, "gw_503", "gw_503.xml")
+    healthy = [(ok1, 20), (ok2, 10)]
+    failing = [(bad, 20), (ok2, 10)]
+
+    P = {}  # (scenario, config) -> Proxy
+    for scen, configs in GROUPS:
+        for v in configs:
+            kw = {}
+            if scen == "failover":
+                kw = {"ds_threshold": DS_NO_EJECT,
+                      "gwf_threshold": GWF_NO_EJECT}
+            P[(scen, v)] = Proxy(run, "%s_%s" % (scen, v), v,
+                                 healthy if scen == "healthy" else failing,
+                                 **kw)
+    rate, secs = args.rate, args.secs
+    calls = int(rate * secs)
+    pending = []  # [due, keys, c0 by key, t_end]
+    samples = dict((k, []) for k in P)       # CPU s per call, per round
+    samples_stat = dict((k, []) for k in P)
+    samples_marg = dict((k, []) for k in P)  # idle CPU taken out entirely
+    problems = []
+    measuring = [False]
+
+    def service():
+        now = time.monotonic()
+        for item in list(pending):
+            due, keys, cstart, t_end = item
+            if now < due:
+                continue
+            for key in keys:
+                p = P[key]
+                c1 = p.cpu()
+                if measuring[0]:
+                    cpu = c1.minus(cstart[key]) - p.idle_rate * (c1.t - t_end)
+                    samples[key].append(cpu / calls)
+                    samples_marg[key].append(
+                        (c1.minus(cstart[key]) - p.idle_rate *
+                         (c1.t - cstart[key].t)) / calls)
+                    samples_stat[key].append(
+                        (c1.minus_stat(cstart[key]) -
+                         p.idle_rate * (c1.t - t_end)) / calls)
+            pending.remove(item)
+
+    def group_run(scen, configs, tag, n):
+        keys = [(scen, v) for v in configs]
+        while any(set(keys) & set(item[1]) for item in pending):
+            time.sleep(0.05)
+            service()
+        keepers = []
+        for key in keys:
+            P[key].reset_breakers()
+        for key in keys:
+            k = keeper_for(P[key], rate)
+            if k:
+                keepers.append(k)
+        cstart = dict((key, P[key].cpu()) for key in keys)
+        callers = [(key, Caller(run, "f1_%s_%s_%s" % (scen, key[1], tag),
+                                P[key], rate, n)) for key in keys]
+        while any(c.running() for _, c in callers):
+            service()
+            time.sleep(0.05)
+        for key, c in callers:
+            c.wait()
+            if not c.ok():
+                problems.append("%s/%s %s: sipp ok/failed/created %s "
+                                "(rc %s)" % (scen, key[1], tag, c.counts(),
+                                             c.rc))
+        t_end = time.monotonic()
+        for k in keepers:
+            k.stop()
+        pending.append([t_end + DRAIN_S, keys, cstart, t_end])
+
+    # Warm-up: every instance handles calls once (first-touch of shared
+    # memory pages, the module learns its gateways), not measured.
+    log("figure 1: warm-up")
+    for scen, configs in GROUPS:
+        group_run(scen, configs, "warmup", int(rate * 2))
+    while pending:
+        time.sleep(0.1)
+        service()
+    # Idle CPU of each instance (all idle at once): subtracted for the
+    # drain time that each measurement window has after its calls.
+    c0 = dict((k, p.cpu()) for k, p in P.items())
+    time.sleep(args.idle_s)
+    for k, p in P.items():
+        c1 = p.cpu()
+        p.idle_rate = c1.minus(c0[k]) / (c1.t - c0[k].t)
+
+    measuring[0] = True
+    for rnd in range(args.rounds):
+        log("figure 1: round %d/%d (%d calls at %d/s per configuration "
+            "and run)" % (rnd + 1, args.rounds, calls, rate))
+        order = GROUPS[rnd % len(GROUPS):] + GROUPS[:rnd % len(GROUPS)]
+        for scen, configs in order:
+            r = rnd % len(configs)
+            group_run(scen, configs[r:] + configs[:r], "r%d" % rnd, calls)
+    while pending:
+        time.sleep(0.1)
+        service()
+    measuring[0] = False
+
+    out = {"rate": rate, "calls_per_run": calls, "rounds": args.rounds,
+           "drain_s": DRAIN_S, "problems": problems, "cells": {},
+           "idle_ms_per_s": dict(("%s/%s" % k, P[k].idle_rate * 1000)
+                                 for k in P)}
+    for key in P:
+        out["cells"]["%s/%s" % key] = {
+            "us_per_call": [x * 1e6 for x in samples[key]],
+            "us_per_call_stat": [x * 1e6 for x in samples_stat[key]],
+            "us_per_call_no_idle": [x * 1e6 for x in samples_marg[key]]}
+
+    def ratios(scen, v1, v2, smp=samples):
+        a, b = smp[(scen, v1)], smp[(scen, v2)]
+        return [x / y for x, y in zip(a, b) if y > 0]
+    out["ratios"] = {}
+    out["ratios_no_idle"] = {}
+    for scen, configs in GROUPS:
+        for base in ("floor", "A", "B"):
+            for v in ("gwf", "A", "B"):
+                if base in configs and v in configs and v != base:
+                    name = "%s %s/%s" % (scen, v, base)
+                    out["ratios"][name] = ratios(scen, v, base)
+                    out["ratios_no_idle"][name] = ratios(scen, v, base,
+                                                         samples_marg)
+    out["outage_gwf_stats"] = P[("outage", "gwf")].gwf_stats()
+    out["failover_gwf_stats"] = P[("failover", "gwf")].gwf_stats()
+    res["fig1"] = out
+    return P
+
+
+# ------------------------------------------------------------------ figure 2
+
+def fig2_rate(run, args, res, P):
+    """Highest rate with zero failed calls, every call failing over: the
+    rate goes up by rate2_factor until a step fails, then is bisected.
+    Steps alternate A, B, gwfailover; the whole search is repeated."""
+    configs = ["A", "B", "gwf"]
+    secs = args.secs2
+    searches = []
+    for rep in range(args.reps2):
+        state = dict((v, {"lo": 0, "hi": None, "next": args.rate2_start,
+                          "steps": [], "done": False}) for v in configs)
+        rounds = 0
+        while not all(s["done"] for s in state.values()) and rounds < 12:
+            rounds += 1
+            for v in configs:
+                s = state[v]
+                if not s["done"]:
+                    fig2_step(run, args, P, v, s, secs, rep)
+        searches.append(dict((v, {"sustained": state[v]["lo"],
+                                  "first_fail": state[v]["hi"],
+                                  "steps": state[v]["steps"]})
+                             for v in configs))
+    res["fig2"] = {"secs_per_step": secs, "searches": searches,
+                   "factor": args.rate2_factor, "start": args.rate2_start}
+
+
+def fig2_step(run, args, P, v, s, secs, rep):
+    rate = s["next"]
+    p = P[("failover", v)]
+    p.wait_tm_idle(8)
+    p.reset_breakers()
+    keeper = keeper_for(p, rate)
+    calls = int(rate * secs)
+    gw_pids = [pr.pid for pr in run.procs if pr.name in ("gw_503", "gw_ok2")]
+    c0 = p.cpu()
+    g0 = Cpu(gw_pids)
+    drops0 = udp_rcvbuf_errors()
+    ports0 = udp_drops_by_port()
+    caller = Caller(run, "f2_%d_%s_%d" % (rep, v, rate), p, rate, calls,
+                    timeout=int(secs + 12), recv_timeout_ms=2500)
+    caller.wait()
+    c1 = p.cpu()
+    g1 = Cpu(gw_pids)
+    if keeper:
+        keeper.stop()
+    drops = udp_rcvbuf_errors() - drops0
+    ports1 = udp_drops_by_port()
+    kam_drops = ports1.get(p.port, 0) - ports0.get(p.port, 0)
+    gw_drops = sum(ports1.get(g, 0) - ports0.get(g, 0) for g in p.gw_ports)
+    succ, failed, created = caller.counts()
+    passed = caller.ok() and caller.elapsed <= secs + 1.5
+    dt = max(0.001, c1.t - c0.t)
+    cores = c1.minus(c0) / dt
+    # Kamailio, the sipp caller and the two sipp gateways together
+    busy = (c1.minus(c0) + g1.minus(g0) + caller.cpu_s) / dt
+    s["steps"].append({"rate": rate, "ok": passed, "successful": succ,
+                       "failed": failed, "created": created,
+                       "elapsed_s": round(caller.elapsed, 2),
+                       "kamailio_cores": round(cores, 3),
+                       "with_sipp_cores": round(busy, 3),
+                       "udp_drops": drops, "udp_drops_kamailio": kam_drops,
+                       "udp_drops_gateways": gw_drops,
+                       "uac_cpu_s": round(caller.cpu_s, 3)})
+    log("figure 2 (search %d): %-3s %5d/s %s (ok %d failed %d, %.1f s; "
+        "cores busy: kamailio %.2f, with sipp %.2f; UDP datagrams dropped %d, "
+        "at kamailio %d)" % (rep + 1, v, rate, "pass" if passed else "FAIL",
+                             succ, failed, caller.elapsed, cores, busy, drops,
+                             kam_drops))
+    if passed:
+        s["lo"] = rate
+    else:
+        s["hi"] = rate
+    if s["hi"] is None:
+        s["next"] = int(rate * args.rate2_factor)
+        if s["next"] > args.rate2_max:
+            s["done"] = True
+    elif s["lo"] == 0:
+        s["done"] = True  # fails even at the first rate
+    elif (s["hi"] - s["lo"]) <= max(25, args.rate2_resolution * s["lo"]):
+        s["done"] = True
+    else:
+        s["next"] = int((s["lo"] + s["hi"]) / 2)
+
+
+# ------------------------------------------------------------------ figure 6
+
+def fig6_shm(run, args, res, P):
+    out = {}
+    # (a) bytes per gateway: the gateway table is allocated in shm at
+    # startup for max_gateways entries (as a power-of-two number of slots,
+    # at least twice max_gateways). Compare two sizes right after start.
+    small, big = 16, 16384
+    dummy = [("sip:127.0.0.1:9", 10)]
+    pa = Proxy(run, "shm_gw%d" % small, "gwf", dummy, max_gateways=small)
+    pb = Proxy(run, "shm_gw%d" % big, "gwf", dummy, max_gateways=big)
+    time.sleep(1.0)
+    ua, ub = pa.shm(), pb.shm()
+    out["bytes_per_gateway"] = (ub["used"] - ua["used"]) / float(big - small)
+    out["used_small"], out["used_big"] = ua["used"], ub["used"]
+    out["max_gateways"] = [small, big]
+    pa.stop()
+    pb.stop()
+    # shm in use at rest, same gateways and history, per configuration
+    out["at_rest"] = {}
+    for v in ("A", "B", "gwf"):
+        P[("failover", v)].wait_tm_idle(10)
+        out["at_rest"][v] = P[("failover", v)].shm()["used"]
+    # (b) shm in use before and after 20,000 calls that all fail over
+    # (suspend, delayed resume, second gateway), each time once the
+    # transactions of earlier calls are freed.
+    rows = {}
+    for v in args.fig6_configs:
+        p = P[("failover", v)]
+        rate = args.rate6
+        p.reset_breakers()
+        p.wait_tm_idle(10)
+        time.sleep(0.5)
+        before = p.shm()
+        keeper = keeper_for(p, rate)
+        caller = Caller(run, "f6_%s" % v, p, rate, args.calls6,
+                        timeout=int(args.calls6 / rate * 2 + 30))
+        caller.wait()
+        if keeper:
+            keeper.stop()
+        idle = p.wait_tm_idle(15)
+        time.sleep(0.5)
+        after = p.shm()
+        succ, failed, created = caller.counts()
+        rows[v] = {"calls": created, "successful": succ, "failed": failed,
+                   "rate": rate, "freed": idle,
+                   "used_before": before["used"], "used_after": after["used"],
+                   "real_used_before": before["real_used"],
+                   "real_used_after": after["real_used"]}
+        if v == "gwf":
+            rows[v]["gwf_stats"] = p.gwf_stats()
+        log("figure 6: %s used %d -> %d, real_used %d -> %d (%d ok, %d "
+            "failed)" % (v, before["used"], after["used"],
+                         before["real_used"], after["real_used"], succ,
+                         failed))
+    out["calls"] = rows
+    res["fig6"] = out
+
+
+# ------------------------------------------------------------------ figures 3/4
+
+def outage_run(run, args, kind, rep):
+    """One repetition of figure 3 (kind "blackhole") or 4 ("storm") for A,
+    B and gwfailover at once: three independent proxies, each with its own
+    primary and backup gateway and its own caller, at a low rate."""
+    rate = args.rate34
+    pre = 2.0
+    if kind == "blackhole":
+        length = pre + args.outage_s
+        retry_after = None
+
+        def schedule(t):
+            return "ok" if t < pre else "silent"
+    else:
+        length = pre + args.storm_s + 3.0
+        retry_after = args.retry_after
+
+        def schedule(t):
+            return "503" if pre <= t < pre + args.storm_s else "ok"
+    calls = int(rate * length)
+    setups = {}
+    for v in ("A", "B", "gwf"):
+        prim = PyGateway(schedule, retry_after=retry_after,
+                         name="%s_%s_primary" % (kind, v))
+        back = PyGateway(lambda t: "ok", name="%s_%s_backup" % (kind, v))
+        prim.start()
+        back.start()
+        p = Proxy(run, "%s%d_%s" % (kind, rep, v), v,
+                  [(prim.uri, 20), (back.uri, 10)])
+        setups[v] = (p, prim, back)
+    time.sleep(0.5)
+    callers = {}
+    for v, (p, prim, back) in setups.items():
+        c = Caller(run, "%s%d_%s_uac" % (kind, rep, v), p, rate, calls,
+                   rtt=True, timeout=int(length + 40))
+        prim.start_clock(c.t0)
+        callers[v] = c
+    for c in callers.values():
+        c.wait()
+    rows = {}
+    for v, (p, prim, back) in setups.items():
+        c = callers[v]
+        succ, failed, created = c.counts()
+        rtts = c.rtts()
+        invites = prim.invites()
+        row = {"calls": created, "successful": succ, "failed": failed,
+               "rtt_rows": len(rtts), "sipp_rc": c.rc,
+               "all_seen": created == calls and succ == calls
+               and len(rtts) == succ}
+        # sipp's clock -> ours: the first call reached the primary (healthy
+        # at the start) a moment after sipp sent it.
+        offset = None
+        if rtts and invites:
+            offset = invites[0].time - min(s for s, _ in rtts)
+        if kind == "blackhole":
+            t_out = prim._t0 + pre
+            dead = [r for r in invites if r.time >= t_out]
+            # The earliest any configuration can eject a silent gateway:
+            # its THRESHOLD-th INVITE after the outage has timed out.
+            if len(dead) >= THRESHOLD:
+                t_should = dead[THRESHOLD - 1].time + FR_TIMER_MS / 1000.0 \
+                    + 0.25
+            else:
+                t_should = t_out + FR_TIMER_MS / 1000.0
+            after = [r for r in dead if r.time > t_should]
+            # gwfailover lets one trial call through once eject_time_s is
+            # over; the ejection happened at t_should at the latest
+            t_trial = t_should - 0.5 + EJECT_TIME_S
+            before_trial = [r for r in after if r.time < t_trial]
+            row.update({"invites_to_dead": len(dead),
+                        "invites_after_ejection_due": len(after),
+                        "invites_after_due_before_trial": len(before_trial),
+                        "invites_trial_time": len(after) - len(before_trial),
+                        "ejection_due_s": round(t_should - t_out, 3),
+                        "dead_invite_times_s": [round(r.time - t_out, 3)
+                                                for r in after][:20]})
+            t_event = t_out
+        else:
+            firsts = [t for t, code, m in prim.replies
+                      if code == 503 and m == "INVITE"]
+            t_first = firsts[0] if firsts else prim._t0 + pre
+            window = [r for r in invites
+                      if t_first < r.time <= t_first + retry_after]
+            storm = [r for r in invites if r.behaviour == "503"]
+            row.update({"invites_in_retry_after_window": len(window),
+                        "invites_answered_503": len(storm),
+                        "retry_after_s": retry_after})
+            t_event = t_first
+        # answer times of the calls placed from the event on
+        if offset is not None:
+            ev = [ms for s, ms in rtts if s + offset >= t_event]
+        else:
+            ev = [ms for _, ms in rtts]
+        row.update({"event_calls": len(ev),
+                    "slow_over_1s": sum(1 for ms in ev if ms > 1000),
+                    "p50_ms": pct(ev, 50), "p99_ms": pct(ev, 99),
+                    "max_ms": max(ev) if ev else float("nan")})
+        if v == "gwf":
+            try:
+                row["gwf_stats"] = p.gwf_stats()
+            except Exception as exc:  # noqa: BLE001
+                row["gwf_stats"] = repr(exc)
+        bad = p.bad_log_lines()
+        if bad:
+            row["bad_log"] = bad[:5]
+        rows[v] = row
+    for v, (p, prim, back) in setups.items():
+        p.stop()
+        prim.stop()
+        back.stop()
+    return rows
+
+
+def fig34(run, args, res, kind):
+    reps = []
+    for rep in range(args.reps34):
+        log("figure %s: %s, repetition %d/%d" % (
+            "3" if kind == "blackhole" else "4", kind, rep + 1, args.reps34))
+        reps.append(outage_run(run, args, kind, rep))
+    res["fig3" if kind == "blackhole" else "fig4"] = {
+        "rate": args.rate34, "reps": reps,
+        "outage_s": args.outage_s if kind == "blackhole" else args.storm_s,
+        "fr_timer_ms": FR_TIMER_MS, "threshold": THRESHOLD}
+
+
+# ------------------------------------------------------------------ report
+
+def fmt_range(xs, f="%.0f"):
+    if not xs:
+        return "-"
+    lo, hi = spread(xs)
+    return (f + " [" + f + "-" + f + "]") % (median(xs), lo, hi)
+
+
+def fmt_ms(xs):
+    """Answer times in ms (sipp measures whole milliseconds)."""
+    if not xs:
+        return "-"
+    lo, hi = spread(xs)
+
+    def one(x):
+        return "<1" if x < 1 else "%.0f" % x
+    return "%s [%s-%s]" % (one(median(xs)), one(lo), one(hi))
+
+
+def fmt_ratio(xs):
+    if not xs:
+        return "-"
+    lo, hi = spread(xs)
+    return "%.3fx [%.3f-%.3f]" % (median(xs), lo, hi)
+
+
+def verdict(ok, text):
+    return ("**meets**: " if ok else "**misses**: ") + text
+
+
+def markdown(res):
+    L = []
+    f1 = res.get("fig1")
+    if f1:
+        c = f1["cells"]
+        r = f1["ratios"]
+        L.append("### 1. Kamailio CPU per call")
+        L.append("")
+        L.append("CPU time of all processes of each Kamailio (its process "
+                 "group, /proc/<pid>/schedstat: the counter that utime+stime "
+                 "in /proc/<pid>/stat is scaled to, in ns), per call, at %d "
+                 "calls/s per configuration, %d calls per run, including "
+                 "the freeing of the transactions afterwards. The "
+                 "configurations of a row run at the same time, each with "
+                 "its own Kamailio and caller; rounds (%d) alternate the rows "
+                 "and the start order. Median [min-max] over the rounds; "
+                 "ratios are taken per round, then median [min-max]."
+                 % (f1["rate"], f1["calls_per_run"], f1["rounds"]))
+        L.append("")
+        L.append("| scenario | floor | baseline A | baseline B | gwfailover "
+                 "| gwfailover / A | gwfailover / B | gwfailover / floor |")
+        L.append("|---|---|---|---|---|---|---|---|")
+
+        def cell(k):
+            return fmt_range(c[k]["us_per_call"], "%.0f") + " us" \
+                if k in c and c[k]["us_per_call"] else "-"
+
+        def rat(k):
+            return fmt_ratio(r[k]) if k in r else "-"
+        for scen, title in (
+                ("failover", "every call fails over: primary 503, then "
+                 "backup (ejection kept off)"),
+                ("outage", "503 outage, default thresholds (ejection on)"),
+                ("healthy", "both gateways healthy")):
+            L.append("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                title, cell(scen + "/floor"), cell(scen + "/A"),
+                cell(scen + "/B"), cell(scen + "/gwf"),
+                rat(scen + " gwf/A"), rat(scen + " gwf/B"),
+                rat(scen + " gwf/floor")))
+        L.append("")
+        mb = median(r["failover gwf/B"])
+        ma = median(r["failover gwf/A"])
+        mf = median(r["healthy gwf/floor"])
+        L.append("- Target CPU per failover call <= 1.0x baseline B: " +
+                 verdict(mb <= 1.0, "%.3fx." % mb))
+        L.append("- Target CPU per failover call <= 1.05x baseline A: " +
+                 verdict(ma <= 1.05, "%.3fx." % ma))
+        L.append("- Target with nothing failing <= 1.02x the floor: " +
+                 verdict(mf <= 1.02, "%.3fx." % mf))
+        L.append("- For reference, healthy: A / floor %s, B / floor %s; "
+                 "every call failing over: B / A %s; outage: B / A %s." % (
+                     rat("healthy A/floor"), rat("healthy B/floor"),
+                     rat("failover B/A"), rat("outage B/A")))
+        rn = f1.get("ratios_no_idle", {})
+        if rn:
+            L.append("- Per-call work alone (the idle CPU of the whole window "
+                     "taken out): gwfailover / floor %s when healthy, "
+                     "gwfailover / A %s and gwfailover / B %s when every "
+                     "call fails over." % (
+                         fmt_ratio(rn.get("healthy gwf/floor", [])),
+                         fmt_ratio(rn.get("failover gwf/A", [])),
+                         fmt_ratio(rn.get("failover gwf/B", []))))
+        st = dict((k, v["us_per_call_stat"]) for k, v in c.items())
+
+        def rstat(a, b):
+            return fmt_ratio([x / y for x, y in zip(st[a], st[b]) if y > 0])
+        L.append("- Cross-check with utime+stime from /proc/<pid>/stat "
+                 "(10 ms ticks per process, so coarser): gwfailover / floor "
+                 "%s healthy; gwfailover / A %s, gwfailover / B %s every "
+                 "call failing over." % (
+                     rstat("healthy/gwf", "healthy/floor"),
+                     rstat("failover/gwf", "failover/A"),
+                     rstat("failover/gwf", "failover/B")))
+        idle = f1["idle_ms_per_s"]
+        L.append("- Idle CPU (no calls), ms per second: " + ", ".join(
+            "%s %.2f" % (LABEL[k.split("/")[1]], idle[k]) for k in
+            ("healthy/floor", "healthy/A", "healthy/B", "healthy/gwf")) +
+            " (gwfailover's resume process and B's async timer wake up "
+            "every 10 ms).")
+        if f1["problems"]:
+            L.append("- Runs with failed calls: " + "; ".join(f1["problems"]))
+        L.append("")
+    f2 = res.get("fig2")
+    if f2:
+        S = f2["searches"]
+        L.append("### 2. Highest call rate with zero failed calls "
+                 "(every call fails over)")
+        L.append("")
+        L.append("From %d calls/s the rate goes up x%g until a step fails, "
+                 "then is bisected; %g s of calls per step, one "
+                 "configuration at a time, alternating A, B, gwfailover. A "
+                 "step passes when sipp counts every call successful, none "
+                 "failed, and finishes on time. The search is repeated %d "
+                 "times; median [min-max]." % (
+                     f2["start"], f2["factor"], f2["secs_per_step"], len(S)))
+        L.append("")
+        L.append("| configuration | sustained calls/s | per search | "
+                 "first failing calls/s |")
+        L.append("|---|---|---|---|")
+        sus = {}
+        for v in ("A", "B", "gwf"):
+            sus[v] = [x[v]["sustained"] for x in S]
+            L.append("| %s | %s | %s | %s |" % (
+                LABEL[v], fmt_range(sus[v]),
+                ", ".join(str(x) for x in sus[v]),
+                ", ".join(str(x[v]["first_fail"] or "-") for x in S)))
+        g, b = median(sus["gwf"]), median(sus["B"])
+        per_b = [x / y for x, y in zip(sus["gwf"], sus["B"]) if y]
+        per_a = [x / y for x, y in zip(sus["gwf"], sus["A"]) if y]
+        L.append("")
+        L.append("- Ratios per search: gwfailover / A %s, gwfailover / B "
+                 "%s." % (fmt_ratio(per_a), fmt_ratio(per_b)))
+        top = []
+        for v in ("A", "B", "gwf"):
+            best = None
+            for x in S:
+                for st in x[v]["steps"]:
+                    if st["ok"] and (best is None or
+                                     st["rate"] > best["rate"]):
+                        best = st
+            if best:
+                top.append("%s %.2f (with the sipp caller and gateways "
+                           "%.2f) at %d/s" % (
+                               LABEL[v], best["kamailio_cores"],
+                               best["with_sipp_cores"], best["rate"]))
+        if top:
+            L.append("- CPU at the highest passing step, cores busy of %d: "
+                     % (os.cpu_count() or 0) + "; ".join(top) + ".")
+        fails = [st for x in S for v in ("A", "B", "gwf")
+                 for st in x[v]["steps"] if not st["ok"]]
+        if fails:
+            kd = sum(st.get("udp_drops_kamailio", 0) for st in fails)
+            td = sum(st.get("udp_drops", 0) for st in fails)
+            L.append("- Failing steps lost %d UDP datagrams in the kernel, "
+                     "%d of them at Kamailio's socket (receive buffer "
+                     "full: Kamailio fell behind); a lost request or reply "
+                     "fails the call." % (td, kd))
+        L.append("- Target sustained rate >= baseline B's: " +
+                 verdict(g >= b, "%g vs %g calls/s (medians)." % (g, b)))
+        L.append("")
+    for key, title in (("fig3", "3. Blackhole outage"),
+                       ("fig4", "4. 503 storm with Retry-After")):
+        f = res.get(key)
+        if not f:
+            continue
+        reps = f["reps"]
+        L.append("### " + title)
+        L.append("")
+        if key == "fig3":
+            L.append("%d calls/s; after 2 s the primary stops answering "
+                     "anything for the remaining %g s of calls; fr_timer "
+                     "%d ms; threshold %d (ds_probing_threshold for B, "
+                     "failure_threshold for gwfailover). Answer times of "
+                     "the calls placed from the outage on. \"Due\": the "
+                     "primary's %d-th INVITE after the outage plus "
+                     "fr_timer + 0.25 s - the earliest any configuration "
+                     "can have seen %d failures. Median [min-max] over %d "
+                     "repetitions; the three configurations run at the "
+                     "same time, each with its own gateways."
+                     % (f["rate"], f["outage_s"], f["fr_timer_ms"],
+                        f["threshold"], f["threshold"], f["threshold"],
+                        len(reps)))
+            seen = all(r[v]["all_seen"] for r in reps for v in r)
+            L.append("")
+            L.append("sipp completed every call and has an answer time for "
+                     "each: %s." % ("yes" if seen else "**no**, see "
+                                    "bench/out/sip.json"))
+            L.append("")
+            L.append("| configuration | calls > 1 s | p50 ms | p99 ms | "
+                     "max ms | INVITEs to the dead primary | after ejection "
+                     "was due, within %d s | %d s or more after it "
+                     "(gwfailover: its half-open trial) | failed calls |"
+                     % (EJECT_TIME_S, EJECT_TIME_S))
+            L.append("|---|---|---|---|---|---|---|---|---|")
+            for v in ("A", "B", "gwf"):
+                col = lambda n: [r[v][n] for r in reps]  # noqa: E731
+                L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                    LABEL[v], fmt_range(col("slow_over_1s")),
+                    fmt_ms(col("p50_ms")), fmt_ms(col("p99_ms")),
+                    fmt_ms(col("max_ms")),
+                    fmt_range(col("invites_to_dead")),
+                    fmt_range(col("invites_after_due_before_trial")),
+                    fmt_range(col("invites_trial_time")),
+                    fmt_range(col("failed"))))
+            sg = median([r["gwf"]["slow_over_1s"] for r in reps])
+            sb = median([r["B"]["slow_over_1s"] for r in reps])
+            sa = median([r["A"]["slow_over_1s"] for r in reps])
+            ag = max(r["gwf"]["invites_after_due_before_trial"]
+                     for r in reps)
+            tg = [r["gwf"]["invites_trial_time"] for r in reps]
+            L.append("")
+            if any(r[v]["failed"] for r in reps for v in r):
+                L.append("- A failed call here is one that the primary "
+                         "answered just before it went silent: its BYE then "
+                         "gets no answer (sipp wants a 200). It can happen "
+                         "to any configuration.")
+            L.append("- Calls slower than 1 s, ratio gwfailover / A %.2fx, "
+                     "gwfailover / B %.2fx." % (
+                         sg / sa if sa else float("nan"),
+                         sg / sb if sb else float("nan")))
+            L.append("- Target fewer calls slower than 1 s than baseline B: "
+                     + verdict(sg < sb, "%g vs %g." % (sg, sb)))
+            L.append("- Target zero INVITEs to the ejected gateway until its "
+                     "half-open trial: " + verdict(
+                         ag == 0, "%d at most; then %s trial INVITE(s) "
+                         "%d s after the ejection (eject_time_s), each a "
+                         "real call that waits fr_timer and fails over, "
+                         "and the gateway is ejected again. B sends no "
+                         "call to it, only OPTIONS probes." % (
+                             ag, "/".join(str(x) for x in tg),
+                             EJECT_TIME_S)))
+        else:
+            L.append("%d calls/s; after 2 s the primary answers every INVITE "
+                     "and OPTIONS with 503 and Retry-After: %d for %g s, "
+                     "then 200 again. Counted: INVITEs the primary received "
+                     "within Retry-After seconds of its first 503. Median "
+                     "[min-max] over %d repetitions; the three "
+                     "configurations run at the same time."
+                     % (f["rate"], reps[0]["gwf"]["retry_after_s"],
+                        f["outage_s"], len(reps)))
+            seen = all(r[v]["all_seen"] for r in reps for v in r)
+            L.append("")
+            L.append("sipp completed every call and has an answer time for "
+                     "each: %s." % ("yes" if seen else "**no**, see "
+                                    "bench/out/sip.json"))
+            L.append("")
+            L.append("| configuration | INVITEs in the Retry-After window "
+                     "| calls > 1 s | p50 ms | p99 ms | max ms | failed "
+                     "calls |")
+            L.append("|---|---|---|---|---|---|---|")
+            for v in ("A", "B", "gwf"):
+                col = lambda n: [r[v][n] for r in reps]  # noqa: E731
+                L.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                    LABEL[v], fmt_range(col("invites_in_retry_after_window")),
+                    fmt_range(col("slow_over_1s")), fmt_ms(col("p50_ms")),
+                    fmt_ms(col("p99_ms")), fmt_ms(col("max_ms")),
+                    fmt_range(col("failed"))))
+            wg = max(r["gwf"]["invites_in_retry_after_window"] for r in reps)
+            wa = median([r["A"]["invites_in_retry_after_window"]
+                         for r in reps])
+            wb = median([r["B"]["invites_in_retry_after_window"]
+                         for r in reps])
+            L.append("")
+            L.append("- Ratio: gwfailover %d vs A %g and B %g INVITEs."
+                     % (wg, wa, wb))
+            L.append("- Target 0 INVITEs to the primary in its Retry-After "
+                     "window: " + verdict(wg == 0, "%d at most." % wg))
+        L.append("")
+    f6 = res.get("fig6")
+    if f6:
+        L.append("### 6. Shared memory")
+        L.append("")
+        bpg = f6["bytes_per_gateway"]
+        L.append("- Bytes per gateway: %.0f. The gateway table is allocated "
+                 "once, at startup, for max_gateways gateways (%.0f bytes "
+                 "per slot, twice as many slots as gateways, rounded up to "
+                 "a power of two): shm in use right after start with "
+                 "max_gateways %d: %d bytes, with %d: %d bytes. Default "
+                 "max_gateways 1024: %.2f MiB. Nothing is allocated per "
+                 "gateway later." % (
+                     bpg, bpg / 2, f6["max_gateways"][0], f6["used_small"],
+                     f6["max_gateways"][1], f6["used_big"],
+                     bpg * 1024 / 1048576.0))
+        rest = f6.get("at_rest", {})
+        if rest:
+            L.append("- shm in use at rest, same gateways and history: "
+                     "baseline A %d, baseline B %d, gwfailover %d bytes "
+                     "(gwfailover - A: %+d)." % (
+                         rest["A"], rest["B"], rest["gwf"],
+                         rest["gwf"] - rest["A"]))
+        L.append("")
+        L.append("| configuration | calls (every one fails over) | shm used "
+                 "before | after | growth | real_used before | after |")
+        L.append("|---|---|---|---|---|---|---|")
+        for v, row in f6["calls"].items():
+            L.append("| %s | %d at %d/s (%d failed) | %d | %d | %+d | %d | "
+                     "%d |" % (LABEL[v], row["calls"], row["rate"],
+                               row["failed"], row["used_before"],
+                               row["used_after"],
+                               row["used_after"] - row["used_before"],
+                               row["real_used_before"],
+                               row["real_used_after"]))
+        g = f6["calls"].get("gwf")
+        if g:
+            growth = g["used_after"] - g["used_before"]
+            L.append("")
+            L.append("- Target no growth after %d calls: " % g["calls"] +
+                     verdict(growth <= 0 and g["failed"] == 0,
+                             "%+d bytes (shm used, transactions freed "
+                             "before and after)." % growth))
+        L.append("")
+    return "\n".join(L)
+
+
+# ------------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default="1,2,3,4,6",
+                    help="figures to run, e.g. 1,3")
+    ap.add_argument("--quick", action="store_true",
+                    help="short runs, to check that everything works")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--rate", type=int, default=200,
+                    help="figure 1: calls per second")
+    ap.add_argument("--secs", type=float, default=5.0,
+                    help="figure 1: seconds of calls per run")
+    ap.add_argument("--idle-s", type=float, default=3.0)
+    ap.add_argument("--rate2-start", type=int, default=2000)
+    ap.add_argument("--rate2-factor", type=float, default=1.5)
+    ap.add_argument("--rate2-max", type=int, default=20000)
+    ap.add_argument("--rate2-resolution", type=float, default=0.06)
+    ap.add_argument("--reps2", type=int, default=3)
+    ap.add_argument("--secs2", type=float, default=3.0)
+    ap.add_argument("--rate6", type=int, default=1000)
+    ap.add_argument("--calls6", type=int, default=20000)
+    ap.add_argument("--fig6-configs", default="gwf")
+    ap.add_argument("--rate34", type=int, default=50)
+    ap.add_argument("--reps34", type=int, default=3)
+    ap.add_argument("--outage-s", type=float, default=36.0)
+    ap.add_argument("--storm-s", type=float, default=10.0)
+    ap.add_argument("--retry-after", type=int, default=10)
+    ap.add_argument("--json", default=os.path.join(OUT_DIR, "sip.json"))
+    ap.add_argument("--markdown", default=os.path.join(OUT_DIR, "sip.md"))
+    args = ap.parse_args()
+    args.fig6_configs = [v for v in args.fig6_configs.split(",") if v]
+    if args.quick:
+        args.rounds, args.secs, args.idle_s = 1, 2.0, 1.0
+        args.secs2, args.rate2_max, args.reps2 = 2.0, 800, 1
+        args.rate2_start = 1000
+        args.calls6, args.reps34 = 2000, 1
+        args.outage_s = args.storm_s = 5.0
+        args.retry_after = 5
+    figs = set(x.strip() for x in args.only.split(","))
+    # SIGTERM (e.g. from run_all.py's time limit) unwinds like an error, so
+    # the finally blocks stop every process this run started.
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
+
+    for path in (harness.KAMAILIO, harness.KAMCMD, harness.SIPP,
+                 harness.MODULE_SO):
+        if not os.path.exists(path):
+            sys.exit("missing %s (make deps; make)" % path)
+    shutil.rmtree(LOGS_ROOT, ignore_errors=True)
+    os.makedirs(LOGS_ROOT, exist_ok=True)
+    started = time.monotonic()
+    res = {"started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+           "args": vars(args)}
+    run = harness.Run("steady", LOGS_ROOT)
+    try:
+        P = None
+        if figs & {"1", "2", "6"}:
+            if "1" in figs:
+                P = fig1_cpu(run, args, res)
+            else:
+                args.rounds = 0
+                P = fig1_cpu(run, args, res)
+                res.pop("fig1", None)
+            if "2" in figs:
+                fig2_rate(run, args, res, P)
+            if "6" in figs:
+                fig6_shm(run, args, res, P)
+            bad = dict((p.name, p.bad_log_lines()) for p in P.values())
+            res["bad_log"] = dict((k, v[:5]) for k, v in bad.items() if v)
+            # "every call fails over" is only true if the module never
+            # ejected the primary of that instance
+            ej = P[("failover", "gwf")].gwf_stats().get("ejections", -1)
+            res["failover_gwf_ejections"] = ej
+            if ej != 0:
+                res.setdefault("problems", []).append(
+                    "the every-call-fails-over gwfailover instance ejected "
+                    "its primary %d times" % ej)
+    finally:
+        run.stop_all()
+    for kind, fig in (("blackhole", "3"), ("storm", "4")):
+        if fig in figs:
+            r = harness.Run(kind, LOGS_ROOT)
+            try:
+                fig34(r, args, res, kind)
+            finally:
+                r.stop_all()
+    res["elapsed_s"] = round(time.monotonic() - started, 1)
+    md = markdown(res)
+    os.makedirs(os.path.dirname(args.json), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(res, f, indent=1, default=str)
+    with open(args.markdown, "w") as f:
+        f.write(md + "\n")
+    print(md)
+    log("SIP benchmarks done in %.0f s; logs in %s" % (res["elapsed_s"],
+                                                      LOGS_ROOT))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
