@@ -77,6 +77,19 @@ def wait_until(pred, timeout, step=0.05, what="condition"):
         time.sleep(step)
 
 
+def settle(get, want, timeout=5.0, step=0.05):
+    """Wait (bounded) until get() == want, then assert it, so a mismatch
+    shows the whole difference. Events, the resume and the webhook
+    processes act shortly after a call ends: values must get there, not
+    merely pass through."""
+    try:
+        wait_until(lambda: get() == want, timeout, step=step,
+                   what="values to settle")
+    except TimeoutError:
+        pass
+    assert get() == want
+
+
 class Proc:
     """One process started by a Run."""
 

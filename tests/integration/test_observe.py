@@ -111,15 +111,7 @@ def expect(**values):
 
 
 def settle(get, want, timeout=3.0):
-    """Wait (bounded) until get() == want, then assert it, so a mismatch
-    shows the full difference. Events and the resume process act shortly
-    after a call ends: the values must get there, not pass through."""
-    try:
-        harness.wait_until(lambda: get() == want, timeout, step=0.1,
-                           what="values to settle")
-    except TimeoutError:
-        pass
-    assert get() == want
+    harness.settle(get, want, timeout, step=0.1)
 
 
 def assert_stats(k, want, timeout=3.0):

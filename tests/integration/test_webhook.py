@@ -116,14 +116,7 @@ def wh(**values):
 
 
 def settle(get, want, timeout=5.0):
-    """Wait (bounded) until get() == want, then assert it, so a mismatch
-    shows the whole difference."""
-    try:
-        harness.wait_until(lambda: get() == want, timeout, step=0.05,
-                           what="values to settle")
-    except TimeoutError:
-        pass
-    assert get() == want
+    harness.settle(get, want, timeout, step=0.05)
 
 
 def status(k, transport="jsonrpc"):
