@@ -77,6 +77,16 @@ def wait_until(pred, timeout, step=0.05, what="condition"):
         time.sleep(step)
 
 
+def counters(names, **values):
+    """{name: 0} for every counter in names, with values given by name;
+    a name not in names is a mistake in the test."""
+    unknown = set(values) - set(names)
+    assert not unknown, unknown
+    want = dict.fromkeys(names, 0)
+    want.update(values)
+    return want
+
+
 def settle(get, want, timeout=5.0, step=0.05):
     """Wait (bounded) until get() == want, then assert it, so a mismatch
     shows the whole difference. Events, the resume and the webhook

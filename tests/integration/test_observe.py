@@ -103,11 +103,7 @@ def gwf_stats(k):
 
 def expect(**values):
     """Every counter of the spec, 0 unless given."""
-    unknown = set(values) - set(STAT_NAMES)
-    assert not unknown, unknown
-    want = dict.fromkeys(STAT_NAMES, 0)
-    want.update(values)
-    return want
+    return harness.counters(STAT_NAMES, **values)
 
 
 def settle(get, want, timeout=3.0):

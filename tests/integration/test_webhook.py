@@ -108,11 +108,7 @@ def wh_stats(k):
 
 def wh(**values):
     """Every webhook counter of the spec, 0 unless given."""
-    unknown = set(values) - set(WH_STATS)
-    assert not unknown, unknown
-    want = dict.fromkeys(WH_STATS, 0)
-    want.update(values)
-    return want
+    return harness.counters(WH_STATS, **values)
 
 
 def settle(get, want, timeout=5.0):
