@@ -139,7 +139,7 @@ def kamcmd(ctl_sock, *args):
 
 
 def start_kamailio(run, sip_port, ds_list, webhook_url, webhook_secret):
-    ctl_sock = run.path("ctl.sock")
+    ctl_sock = run.sock("ctl.sock")
     argv = [harness.KAMAILIO, "-f", CFG, "-DD", "-E", "-w", run.dir,
             "-Y", run.dir, "-m", "64", "-M", "8", "-a", "no"]
     argv += kamailio_defines(sip_port, ds_list, ctl_sock, webhook_url,

@@ -164,9 +164,19 @@ class Run:
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         self.procs = []
+        self.sock_dir = None
 
     def path(self, name):
         return os.path.join(self.dir, name)
+
+    def sock(self, name):
+        """Path for a unix socket. A socket path holds at most 104 bytes
+        here (ctl and jsonrpcs refuse longer ones), and the run directory
+        can be deeper than that (a CI checkout, a long test name), so
+        sockets live in a short directory of their own under /tmp."""
+        if self.sock_dir is None:
+            self.sock_dir = tempfile.mkdtemp(prefix="gwf-")
+        return os.path.join(self.sock_dir, name)
 
     def spawn(self, name, argv, env=None):
         proc = Proc(name, argv, self.dir, env=env)
@@ -177,6 +187,9 @@ class Run:
         # Callers and gateways first, Kamailio last, so its log shows the end.
         for proc in sorted(self.procs, key=lambda p: p.name == "kamailio"):
             proc.stop()
+        if self.sock_dir is not None:
+            shutil.rmtree(self.sock_dir, ignore_errors=True)
+            self.sock_dir = None
 
     def write(self, name, text):
         path = self.path(name)
@@ -378,13 +391,14 @@ class Kamailio:
                  subst=None, expect_start=True):
         self.run = run
         self.sip_port = free_udp_port()
-        self.ctl = run.path("ctl.sock")
+        self.ctl = run.sock("ctl.sock")
         values = {
             "SIP_PORT": self.sip_port,
             "CTL_SOCK": self.ctl,
             "MPATH": stock_module_dir() + "/",
             "GWF_SO": MODULE_SO,
             "RUN_DIR": run.dir,
+            "SOCK_DIR": os.path.dirname(run.sock("jsonrpc.sock")),
         }
         values.update(subst or {})
         with open(cfg_template) as f:
@@ -456,13 +470,13 @@ class Kamailio:
 
     def jsonrpc(self, method, *params, timeout=5.0, raw_params=None):
         """Send one JSON-RPC 2.0 request to jsonrpcs' unix datagram socket
-        (@RUN_DIR@/jsonrpc.sock) and return the parsed reply object: a dict
+        (@SOCK_DIR@/jsonrpc.sock) and return the parsed reply object: a dict
         with "result" or "error" ({"code", "message"}) and "id".
         raw_params, when given, is sent as "params" as it is (any JSON
         value, or a str of raw JSON text); otherwise params is the list of
         positional arguments (omitted when there are none)."""
         server = getattr(self, "jsonrpc_sock", None) or \
-            self.run.path("jsonrpc.sock")
+            self.run.sock("jsonrpc.sock")
         req_id = next(Kamailio._jsonrpc_ids)
         if raw_params is None:
             body = {"jsonrpc": "2.0", "method": method, "id": req_id}
@@ -475,13 +489,7 @@ class Kamailio:
             data = '{"jsonrpc": "2.0", "method": %s, "params": %s, "id": %d}' \
                 % (json.dumps(method), p, req_id)
         # The reply goes back to the sender's address: bind our own socket.
-        # A unix socket path has at most 107 bytes; fall back to /tmp when
-        # the run directory is too deep.
-        tmpdir = None
-        client = os.path.join(self.run.dir, "jc%d.sock" % req_id)
-        if len(client.encode()) > 100:
-            tmpdir = tempfile.mkdtemp(prefix="gwfjc")
-            client = os.path.join(tmpdir, "c.sock")
+        client = self.run.sock("jc%d.sock" % req_id)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         try:
             sock.bind(client)
@@ -508,8 +516,6 @@ class Kamailio:
                 os.unlink(client)
             except OSError:
                 pass
-            if tmpdir:
-                shutil.rmtree(tmpdir, ignore_errors=True)
 
     def jsonrpc_value(self, method, *params, **kw):
         """jsonrpc() returning the "result"; an "error" raises RpcFault."""

@@ -29,8 +29,8 @@ class ExampleKamailio(harness.Kamailio):
                  **params):
         self.run = run
         self.sip_port = harness.free_udp_port()
-        self.ctl = run.path("ctl.sock")
-        self.jsonrpc_sock = run.path("jsonrpc.sock")
+        self.ctl = run.sock("ctl.sock")
+        self.jsonrpc_sock = run.sock("jsonrpc.sock")
         self.cfg = CFG
         self.prometheus = prometheus
         defines = [
