@@ -402,8 +402,8 @@ static uint64_t run_ops(bench_t *b, op_fn op, uint64_t nops, int succ)
 	return ns;
 }
 
-/* Expiry when nothing is due: what the timer does every
- * resume_interval_ms. Returns ns for <iters> calls. */
+/* Expiry when nothing is due: what the resume process does each time it
+ * wakes. Returns ns for <iters> calls. */
 /* Consume anything due at the current time (full scans), so that
  * run_expire_idle() finds nothing. */
 static void expire_settle(bench_t *b)

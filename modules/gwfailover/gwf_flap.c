@@ -48,6 +48,15 @@ gwf_flap_verdict_t gwf_flap_offer(
 	return GWF_FLAP_HOLD;
 }
 
+uint64_t gwf_flap_next_due(const gwf_flap_t *f, const gwf_flap_cfg_t *cfg)
+{
+	if(f->held == 0)
+		return UINT64_MAX;
+	if(f->posted == 0)
+		return 0; /* no window: due at once */
+	return f->start_ms + cfg->window_ms;
+}
+
 int gwf_flap_idle(
 		const gwf_flap_t *f, const gwf_flap_cfg_t *cfg, uint64_t now_ms)
 {

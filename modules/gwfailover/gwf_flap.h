@@ -56,6 +56,10 @@ void gwf_flap_released(gwf_flap_t *f, uint64_t now_ms);
 gwf_flap_verdict_t gwf_flap_offer(
 		gwf_flap_t *f, const gwf_flap_cfg_t *cfg, uint64_t now_ms);
 
+/* When gwf_flap_due() turns 1 (the end of the window with events held
+ * back); UINT64_MAX if nothing is held. Lets the caller sleep until then. */
+uint64_t gwf_flap_next_due(const gwf_flap_t *f, const gwf_flap_cfg_t *cfg);
+
 /* Nothing held and the window over: the state may be forgotten. */
 int gwf_flap_idle(
 		const gwf_flap_t *f, const gwf_flap_cfg_t *cfg, uint64_t now_ms);

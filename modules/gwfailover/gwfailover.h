@@ -34,8 +34,7 @@ typedef struct gwf_config
 	unsigned retry_after_min_s; /* clamp of Retry-After ejections */
 	unsigned retry_after_max_s;
 	unsigned max_gateways;
-	unsigned resume_interval_ms; /* poll period of the resume process */
-	int exhausted_code;			 /* 0: relay the gateway's failure */
+	int exhausted_code; /* 0: relay the gateway's failure */
 	const char *exhausted_reason;
 	const char *event_callback; /* KEMI event function; "" if none */
 } gwf_config_t;

@@ -21,12 +21,15 @@
 #include "gwf_evring.h"
 #include "gwfailover_event.h"
 #include "gwfailover_stats.h"
+#include "gwfailover_tm.h"
+#include "gwfailover_wake.h"
 
 struct gwf_evsink
 {
-	unsigned mask; /* bit per gwf_ev_kind_t it consumes */
-	int queued;	   /* counter of accepted events; GWF_ST_COUNT: none */
-	int dropped;   /* counter of refused events */
+	unsigned mask;	 /* bit per gwf_ev_kind_t it consumes */
+	int queued;		 /* counter of accepted events; GWF_ST_COUNT: none */
+	int dropped;	 /* counter of refused events */
+	gwf_wake_t wake; /* of the consuming process (fds valid in all) */
 	gen_lock_t lock;
 	gwf_evring_t ring; /* last member: the records follow */
 };
@@ -68,8 +71,8 @@ static const char *gwf_event_route_name(gwf_ev_kind_t kind)
 	return kind == GWF_EV_DOWN ? "gwfailover:gw-down" : "gwfailover:gw-up";
 }
 
-gwf_evsink_t *gwf_event_add_sink(
-		unsigned mask, unsigned size, int queued, int dropped)
+gwf_evsink_t *gwf_event_add_sink(unsigned mask, unsigned size, int queued,
+		int dropped, const gwf_wake_t *wake)
 {
 	gwf_evsink_t *k;
 	size_t bytes;
@@ -95,6 +98,7 @@ gwf_evsink_t *gwf_event_add_sink(
 	k->mask = mask;
 	k->queued = queued;
 	k->dropped = dropped;
+	k->wake = *wake;
 	_gwf_ev_sinks[_gwf_ev_nsinks++] = k;
 	_gwf_ev_mask |= mask;
 	return k;
@@ -130,8 +134,9 @@ int gwf_event_init(str *cbname)
 	}
 	if(mask == 0)
 		return 0; /* nobody listens: no queue */
-	_gwf_ev_route_sink = gwf_event_add_sink(
-			mask, GWF_EV_QUEUE_SIZE, GWF_ST_COUNT, GWF_ST_EVENTS_DROPPED);
+	/* the event routes run in the resume process */
+	_gwf_ev_route_sink = gwf_event_add_sink(mask, GWF_EV_QUEUE_SIZE,
+			GWF_ST_COUNT, GWF_ST_EVENTS_DROPPED, gwf_tm_resume_wake());
 	return _gwf_ev_route_sink != NULL ? 0 : -1;
 }
 
@@ -176,6 +181,8 @@ void gwf_event_emit(const gwf_event_t *ev)
 			gwf_stat_inc((gwf_stat_t)k->dropped);
 		else if(rc == 0 && k->queued < GWF_ST_COUNT)
 			gwf_stat_inc((gwf_stat_t)k->queued);
+		if(rc == 0)
+			gwf_wake_signal(&k->wake);
 	}
 }
 

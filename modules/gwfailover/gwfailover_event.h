@@ -70,10 +70,12 @@ void gwf_event_emit(const gwf_event_t *ev);
 
 /* Add a consumer of the kinds in <mask> (bit per gwf_ev_kind_t) with a
  * queue of <size> events; each accepted event counts in <queued>, each
- * refused one in <dropped> (GWF_ST_COUNT: none). mod_init only, after
- * gwf_event_init(). Returns the sink or NULL (logged). */
-gwf_evsink_t *gwf_event_add_sink(
-		unsigned mask, unsigned size, int queued, int dropped);
+ * refused one in <dropped> (GWF_ST_COUNT: none), and signals <wake> (an
+ * initialised wake-up of the consuming process, copied). mod_init only,
+ * after gwf_event_init(). Returns the sink or NULL (logged). */
+struct gwf_wake;
+gwf_evsink_t *gwf_event_add_sink(unsigned mask, unsigned size, int queued,
+		int dropped, const struct gwf_wake *wake);
 
 /* Take the oldest event of <sink> into <ev>. Returns 0, or -1 if none. */
 int gwf_event_pop(gwf_evsink_t *sink, gwf_event_t *ev);

@@ -16,6 +16,8 @@
 #include "gwfailover_event.h"
 #include "gwfailover_gw.h"
 #include "gwfailover_stats.h"
+#include "gwfailover_tm.h"
+#include "gwfailover_wake.h"
 
 static gwf_gwtab_t *_gwf_gw_table = NULL;
 static gen_lock_t *_gwf_gw_lock = NULL;
@@ -309,6 +311,8 @@ static void gwf_gw_report(int idx, const gwf_trans_t *t)
 	/* set and URI of a slot never change: no lock needed */
 	switch(t->tr) {
 		case GWF_BRK_T_OPENED:
+			/* a new deadline, maybe before the resume process wakes */
+			gwf_wake_signal(gwf_tm_resume_wake());
 			gwf_stat_inc(GWF_ST_EJECTIONS);
 			LM_WARN("gateway %s (set %d) ejected for %u ms: %s\n", gw->uri,
 					gw->set_id, t->open_ms, t->why);
@@ -645,9 +649,20 @@ static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 #define GWF_EXPIRE_BATCH 64
 #define GWF_DS_SWEEP_MS 1000
 
+static uint64_t _gwf_next_sweep_ms = 0; /* resume process only */
+
+uint64_t gwf_gw_next_due(void)
+{
+	uint64_t due;
+
+	lock_get(_gwf_gw_lock);
+	due = _gwf_gw_table->next_deadline_ms;
+	lock_release(_gwf_gw_lock);
+	return due < _gwf_next_sweep_ms ? due : _gwf_next_sweep_ms;
+}
+
 void gwf_gw_timer(uint64_t now_ms)
 {
-	static uint64_t next_sweep_ms = 0;
 	uint32_t due[GWF_EXPIRE_BATCH];
 	/* static: GWF_EXPIRE_BATCH reasons are too big for the stack */
 	static gwf_trans_t t_due[GWF_EXPIRE_BATCH];
@@ -672,9 +687,9 @@ void gwf_gw_timer(uint64_t now_ms)
 	/* Dispatcher probing (or an operator) may re-activate a gateway we
 	 * ejected. Treat that as early evidence of life: go half-open, so
 	 * trial calls decide, rather than fighting over the state. */
-	if(now_ms < next_sweep_ms)
+	if(now_ms < _gwf_next_sweep_ms)
 		return;
-	next_sweep_ms = now_ms + GWF_DS_SWEEP_MS;
+	_gwf_next_sweep_ms = now_ms + GWF_DS_SWEEP_MS;
 	/* Know every dispatcher destination (at start, and after a reload),
 	 * not only those traffic reached: a set is down only when all its
 	 * gateways are, and gwfailover.list shows every carrier. */

@@ -83,4 +83,9 @@ void gwf_gw_reset(int idx);
  * operator) go HALF_OPEN early. Resume process only. */
 void gwf_gw_timer(uint64_t now_ms);
 
+/* When gwf_gw_timer() has work next: the earliest OPEN deadline or the
+ * next dispatcher sweep (monotonic ms; may be in the past). Resume
+ * process only. */
+uint64_t gwf_gw_next_due(void);
+
 #endif

@@ -47,7 +47,6 @@ static int gwf_time_budget_ms = 10000;
 static int gwf_retry_after_min_s = 1;
 static int gwf_retry_after_max_s = 300;
 static int gwf_max_gateways = 1024;
-static int gwf_resume_interval_ms = 10;
 static int gwf_exhausted_code = 0;
 static char *gwf_exhausted_reason = "No gateway available";
 static str gwf_event_callback = STR_NULL;
@@ -93,7 +92,6 @@ static param_export_t params[] = {
 	{"retry_after_min_s",  PARAM_INT, &gwf_retry_after_min_s},
 	{"retry_after_max_s",  PARAM_INT, &gwf_retry_after_max_s},
 	{"max_gateways",       PARAM_INT, &gwf_max_gateways},
-	{"resume_interval_ms", PARAM_INT, &gwf_resume_interval_ms},
 	{"exhausted_code",     PARAM_INT, &gwf_exhausted_code},
 	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
 	{"event_callback",     PARAM_STR, &gwf_event_callback},
@@ -264,7 +262,6 @@ static int gwf_build_config(void)
 			"retry_after_max_s", gwf_retry_after_max_s, 0, GWF_EJECT_LIMIT_S);
 	rc |= gwf_check_int(
 			"max_gateways", gwf_max_gateways, 1, GWF_MAX_GATEWAYS_LIMIT);
-	rc |= gwf_check_int("resume_interval_ms", gwf_resume_interval_ms, 1, 1000);
 	if(rc != 0)
 		return -1;
 
@@ -341,7 +338,6 @@ static int gwf_build_config(void)
 	_gwf_cfg.retry_after_min_s = (unsigned)gwf_retry_after_min_s;
 	_gwf_cfg.retry_after_max_s = (unsigned)gwf_retry_after_max_s;
 	_gwf_cfg.max_gateways = (unsigned)gwf_max_gateways;
-	_gwf_cfg.resume_interval_ms = (unsigned)gwf_resume_interval_ms;
 	_gwf_cfg.exhausted_code = gwf_exhausted_code;
 	_gwf_cfg.exhausted_reason = gwf_exhausted_reason;
 	_gwf_cfg.event_callback =
@@ -359,6 +355,10 @@ static int mod_init(void)
 	gwf_tm_set_exhausted_reply(gwf_exhausted_code, gwf_exhausted_reason);
 	if(gwf_stats_init() < 0)
 		return -1;
+	/* before the event queues: the event routes' queue wakes the resume
+	 * process that gwf_tm_init() prepares */
+	if(gwf_tm_init() < 0)
+		return -1;
 	if(gwf_event_init(&gwf_event_callback) < 0)
 		return -1;
 	if(gwf_wh_init() < 0)
@@ -366,8 +366,6 @@ static int mod_init(void)
 	if(gwf_ds_init() < 0)
 		return -1;
 	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0)
-		return -1;
-	if(gwf_tm_init() < 0)
 		return -1;
 	return 0;
 }

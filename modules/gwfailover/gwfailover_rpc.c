@@ -686,11 +686,9 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   (int)c->max_gateways, "gateways_known",
 					   (int)gwf_gw_count())
 					   < 0
-			|| rpc->struct_add(h, "ddss[", "resume_interval_ms",
-					   (int)c->resume_interval_ms, "exhausted_code",
-					   c->exhausted_code, "exhausted_reason",
-					   c->exhausted_reason, "event_callback", c->event_callback,
-					   "rules", &arr)
+			|| rpc->struct_add(h, "dss[", "exhausted_code", c->exhausted_code,
+					   "exhausted_reason", c->exhausted_reason,
+					   "event_callback", c->event_callback, "rules", &arr)
 					   < 0) {
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return;

@@ -8,7 +8,9 @@
  * GNU GPL version 2 or later with the OpenSSL exception.
  */
 
+#include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
+#include "core/pt.h"
 #include "core/globals.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
@@ -29,10 +31,14 @@
 #include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
 #include "gwfailover_txn.h"
+#include "gwfailover_wake.h"
 
 /* How much longer than the delay the suspended transaction's blind branch
  * may live: its fr_timer must not fire before the resume process runs. */
 #define GWF_BLIND_MARGIN_MS 5000
+/* The resume process sleeps at most this long: cfg_update() and the
+ * once-a-second gateway sweep need it awake now and then. */
+#define GWF_RESUME_MAX_SLEEP_MS 1000
 /* Below this much time left in the budget, a new attempt is pointless. */
 #define GWF_MIN_ATTEMPT_MS 100
 #define GWF_REASON_MAX 64
@@ -61,6 +67,7 @@ typedef struct gwf_queue
 static struct tm_binds _gwf_tmb;
 static tm_xapi_t _gwf_xtmb;
 static gwf_queue_t *_gwf_queue = NULL;
+static gwf_wake_t _gwf_resume_wake = GWF_WAKE_INIT;
 static struct action *_gwf_resume_act = NULL;
 /* The item being resumed in this process: t_continue() runs gwf_resume()
  * synchronously, so a process-local pointer hands it over. */
@@ -77,8 +84,6 @@ void gwf_tm_set_exhausted_reply(int code, const char *reason)
 		snprintf(_gwf_exhausted_reason, sizeof(_gwf_exhausted_reason), "%s",
 				reason);
 }
-
-static void gwf_timer_exec(unsigned int ticks, void *param);
 
 int gwf_tm_init(void)
 {
@@ -109,6 +114,8 @@ int gwf_tm_init(void)
 		LM_ERR("cannot init the resume queue lock\n");
 		return -1;
 	}
+	if(gwf_wake_init(&_gwf_resume_wake, "resume process") < 0)
+		return -1;
 	/* t_continue() runs an action list: build one that calls our own
 	 * internal export. Built before fork, so valid in every process, and
 	 * independent of the script engine (native or KEMI). */
@@ -122,23 +129,42 @@ int gwf_tm_init(void)
 		LM_ERR("cannot build the resume action\n");
 		return -1;
 	}
-	register_basic_timers(1);
-	return 0;
-}
-
-int gwf_tm_child_init(int rank)
-{
-	if(rank != PROC_MAIN)
-		return 0;
-	/* make_sock=1: the resume process relays SIP, so it needs its own
-	 * send sockets. */
-	if(fork_basic_utimer(PROC_TIMER, "gwfailover resume", 1, gwf_timer_exec,
-			   NULL, _gwf_cfg.resume_interval_ms * 1000u)
-			< 0) {
-		LM_ERR("cannot fork the resume process\n");
+	/* one process, with its cfg framework slot */
+	if(register_basic_timers(1) < 0) {
+		LM_ERR("cannot register the resume process\n");
 		return -1;
 	}
 	return 0;
+}
+
+static void gwf_resume_loop(void);
+
+int gwf_tm_child_init(int rank)
+{
+	int pid;
+
+	if(rank != PROC_MAIN)
+		return 0;
+	/* PROC_TIMER: other modules' child_init runs as for a timer process;
+	 * make_sock=1: the resume process relays SIP, so it needs its own
+	 * send sockets. */
+	pid = fork_process(PROC_TIMER, "gwfailover resume", 1);
+	if(pid < 0) {
+		LM_ERR("cannot fork the resume process\n");
+		return -1;
+	}
+	if(pid == 0) {
+		if(cfg_child_init() != 0)
+			exit(-1);
+		gwf_resume_loop(); /* never returns */
+		exit(0);
+	}
+	return 0;
+}
+
+gwf_wake_t *gwf_tm_resume_wake(void)
+{
+	return &_gwf_resume_wake;
 }
 
 void gwf_tm_destroy(void)
@@ -153,6 +179,7 @@ void gwf_tm_destroy(void)
 	}
 	shm_free(_gwf_queue);
 	_gwf_queue = NULL;
+	gwf_wake_destroy(&_gwf_resume_wake);
 }
 
 gwf_txn_t *gwf_tm_current_txn(void)
@@ -172,6 +199,7 @@ unsigned gwf_tm_pending(void)
 static void gwf_queue_push(gwf_qitem_t *it)
 {
 	gwf_qitem_t **pp;
+	int first;
 
 	lock_get(&_gwf_queue->lock);
 	for(pp = &_gwf_queue->head; *pp != NULL && (*pp)->due_ms <= it->due_ms;
@@ -180,7 +208,24 @@ static void gwf_queue_push(gwf_qitem_t *it)
 	it->next = *pp;
 	*pp = it;
 	_gwf_queue->len++;
+	first = pp == &_gwf_queue->head;
 	lock_release(&_gwf_queue->lock);
+	/* A new head is due before whatever the resume process sleeps for;
+	 * any other item is due after the head, which it already waits for. */
+	if(first)
+		gwf_wake_signal(&_gwf_resume_wake);
+}
+
+/* When the head of the queue is due; UINT64_MAX if the queue is empty. */
+static uint64_t gwf_queue_next_due(void)
+{
+	uint64_t due = UINT64_MAX;
+
+	lock_get(&_gwf_queue->lock);
+	if(_gwf_queue->head != NULL)
+		due = _gwf_queue->head->due_ms;
+	lock_release(&_gwf_queue->lock);
+	return due;
 }
 
 static gwf_qitem_t *gwf_queue_pop_due(uint64_t now_ms)
@@ -612,9 +657,10 @@ int gwf_resume(sip_msg_t *msg)
 	return 0;
 }
 
-static void gwf_timer_exec(unsigned int ticks, void *param)
+/* One round of the resume process: the due calls, the gateway deadlines,
+ * the queued events. */
+static void gwf_resume_round(uint64_t now)
 {
-	uint64_t now = gwf_now_ms();
 	gwf_qitem_t *it;
 	int rc;
 
@@ -630,4 +676,26 @@ static void gwf_timer_exec(unsigned int ticks, void *param)
 	}
 	gwf_gw_timer(now);
 	gwf_event_run();
+}
+
+/* Sleep until the next due call or gateway deadline, at most
+ * GWF_RESUME_MAX_SLEEP_MS; new work that is due earlier wakes us. */
+static void gwf_resume_loop(void)
+{
+	uint64_t now, next, t;
+
+	for(;;) {
+		cfg_update();
+		now = gwf_now_ms();
+		gwf_resume_round(now);
+		next = now + GWF_RESUME_MAX_SLEEP_MS;
+		t = gwf_queue_next_due();
+		if(t < next)
+			next = t;
+		t = gwf_gw_next_due();
+		if(t < next)
+			next = t;
+		now = gwf_now_ms();
+		gwf_wake_wait(&_gwf_resume_wake, next > now ? (int)(next - now) : 0);
+	}
 }

@@ -41,6 +41,10 @@ int gwf_failover(sip_msg_t *msg);
 struct gwf_txn;
 struct gwf_txn *gwf_tm_current_txn(void);
 
+/* The resume process's wake-up: signal it when giving that process work
+ * due before its current deadline (a new OPEN deadline, an event). */
+struct gwf_wake *gwf_tm_resume_wake(void);
+
 /* Calls waiting for their delay now. Any process. */
 unsigned gwf_tm_pending(void);
 

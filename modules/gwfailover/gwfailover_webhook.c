@@ -28,10 +28,13 @@
 #include "gwfailover.h"
 #include "gwfailover_event.h"
 #include "gwfailover_stats.h"
+#include "gwfailover_wake.h"
 #include "gwfailover_webhook.h"
 #include "gwfailover_whbody.h"
 
-#define GWF_WH_IDLE_US 10000 /* poll period of an empty queue */
+/* The webhook process sleeps at most this long (for cfg_update()); events
+ * and the end of a flapping window wake it earlier. */
+#define GWF_WH_MAX_SLEEP_MS 1000
 
 /* clang-format off */
 gwf_wh_params_t gwf_wh_params = {
@@ -63,6 +66,7 @@ typedef struct gwf_wh_shared
 
 static gwf_wh_shared_t *_gwf_wh_shm = NULL;
 static gwf_evsink_t *_gwf_wh_sink = NULL;
+static gwf_wake_t _gwf_wh_wake = GWF_WAKE_INIT;
 static char _gwf_wh_instance[17]; /* 16 hex digits: this Kamailio run */
 static char _gwf_wh_node[256];
 
@@ -189,9 +193,11 @@ int gwf_wh_init(void)
 	for(i = 0; i < _gwf_wh_nurls; i++)
 		snprintf(_gwf_wh_shm->st[i].url, sizeof(_gwf_wh_shm->st[i].url), "%s",
 				_gwf_wh_urls[i]);
+	if(gwf_wake_init(&_gwf_wh_wake, "webhook process") < 0)
+		return -1;
 	_gwf_wh_sink = gwf_event_add_sink((1u << GWF_EV_KINDS) - 1,
 			(unsigned)p->queue_size, GWF_ST_WEBHOOK_QUEUED,
-			GWF_ST_WEBHOOK_DROPPED);
+			GWF_ST_WEBHOOK_DROPPED, &_gwf_wh_wake);
 	if(_gwf_wh_sink == NULL)
 		return -1;
 	gwf_wh_make_instance();
@@ -207,6 +213,7 @@ void gwf_wh_destroy(void)
 		shm_free(_gwf_wh_shm);
 		_gwf_wh_shm = NULL;
 	}
+	gwf_wake_destroy(&_gwf_wh_wake);
 }
 
 const char *gwf_wh_url(int i)
@@ -491,6 +498,21 @@ static void gwf_wh_handle(const gwf_event_t *ev, uint64_t now)
 	}
 }
 
+/* How long the loop may sleep at <now>: until the first held event is
+ * due, at most GWF_WH_MAX_SLEEP_MS. */
+static int gwf_wh_sleep_ms(uint64_t now)
+{
+	uint64_t next = now + GWF_WH_MAX_SLEEP_MS, t;
+	int i;
+
+	for(i = 0; i < _gwf_wh_nflaps; i++) {
+		t = gwf_flap_next_due(&_gwf_wh_flaps[i].f, &_gwf_wh_flapcfg);
+		if(t < next)
+			next = t;
+	}
+	return next > now ? (int)(next - now) : 0;
+}
+
 static void gwf_wh_loop(void)
 {
 	gwf_event_t ev;
@@ -506,7 +528,7 @@ static void gwf_wh_loop(void)
 			gwf_wh_handle(&ev, now);
 			continue;
 		}
-		usleep(GWF_WH_IDLE_US);
+		gwf_wake_wait(&_gwf_wh_wake, gwf_wh_sleep_ms(gwf_now_ms()));
 	}
 }
 

@@ -44,7 +44,7 @@ CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
                "trial_successes", "delay_base_ms", "delay_min_ms",
                "delay_max_ms", "jitter", "max_attempts", "time_budget_ms",
                "retry_after_min_s", "retry_after_max_s", "max_gateways",
-               "gateways_known", "resume_interval_ms", "exhausted_code",
+               "gateways_known", "exhausted_code",
                "exhausted_reason", "event_callback", "rules",
                "node_name", "webhook_urls", "webhook_timeout_ms",
                "webhook_connect_timeout_ms", "webhook_verify_tls",
@@ -270,7 +270,7 @@ IDLE_PARAMS = dict(failure_threshold=3, eject_time_s=40, trial_calls=2,
                    delay_max_ms=500, jitter="equal", max_attempts=3,
                    time_budget_ms=8000, retry_after_min_s=2,
                    retry_after_max_s=120, max_gateways=64,
-                   resume_interval_ms=20, exhausted_code=480,
+                   exhausted_code=480,
                    exhausted_reason="All gateways busy")
 IDLE_RULES = ["500=retry,count", "599=stop,eject"]
 
@@ -934,7 +934,7 @@ def test_config_and_rules_with_default_modparams(run, proxy):
                 delay_max_ms=2000, jitter="full", max_attempts=4,
                 time_budget_ms=10000, retry_after_min_s=1,
                 retry_after_max_s=300, max_gateways=1024,
-                resume_interval_ms=10, exhausted_code=0,
+                exhausted_code=0,
                 exhausted_reason="No gateway available", event_callback="",
                 **WEBHOOK_DEFAULTS)
     for transport in TRANSPORTS:

@@ -62,6 +62,28 @@ static void test_flapping_is_bounded_and_ends_with_the_newest(void **state)
 	assert_int_equal(sup, 0);
 }
 
+/* The webhook process sleeps until gwf_flap_next_due(): it must be the
+ * first moment gwf_flap_due() says 1, and "never" when nothing is held. */
+static void test_next_due_is_when_due_turns_true(void **state)
+{
+	gwf_flap_t f = {0, 0, 0};
+	uint32_t sup;
+	uint64_t t;
+
+	(void)state;
+	assert_true(gwf_flap_next_due(&f, &cfg) == UINT64_MAX);
+	gwf_flap_offer(&f, &cfg, 500);
+	gwf_flap_offer(&f, &cfg, 600);
+	assert_true(gwf_flap_next_due(&f, &cfg) == UINT64_MAX); /* none held */
+	gwf_flap_offer(&f, &cfg, 700);
+	t = gwf_flap_next_due(&f, &cfg);
+	assert_true(t == 2500);
+	assert_int_equal(gwf_flap_due(&f, &cfg, t - 1, &sup), 0);
+	assert_int_equal(gwf_flap_due(&f, &cfg, t, &sup), 1);
+	gwf_flap_released(&f, t);
+	assert_true(gwf_flap_next_due(&f, &cfg) == UINT64_MAX);
+}
+
 static void test_no_newer_event_overtakes_a_held_one(void **state)
 {
 	gwf_flap_t f = {0, 0, 0};
@@ -84,6 +106,7 @@ int main(void)
 			cmocka_unit_test(test_calm_gateway_posts_everything),
 			cmocka_unit_test(test_flapping_is_bounded_and_ends_with_the_newest),
 			cmocka_unit_test(test_no_newer_event_overtakes_a_held_one),
+			cmocka_unit_test(test_next_due_is_when_due_turns_true),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

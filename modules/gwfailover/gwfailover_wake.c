@@ -1,0 +1,81 @@
+/*
+ * gwfailover - wake a sleeping module process from any other process.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/dprint.h"
+
+#include "gwfailover_wake.h"
+
+static int gwf_wake_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+int gwf_wake_init(gwf_wake_t *w, const char *what)
+{
+	int fds[2];
+
+	if(pipe(fds) < 0) {
+		LM_ERR("cannot create the %s wake-up pipe: %s\n", what,
+				strerror(errno));
+		return -1;
+	}
+	if(gwf_wake_nonblock(fds[0]) < 0 || gwf_wake_nonblock(fds[1]) < 0) {
+		LM_ERR("cannot make the %s wake-up pipe non-blocking: %s\n", what,
+				strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	w->rfd = fds[0];
+	w->wfd = fds[1];
+	return 0;
+}
+
+void gwf_wake_signal(gwf_wake_t *w)
+{
+	char b = 1;
+
+	if(w == NULL || w->wfd < 0)
+		return;
+	/* EAGAIN: the pipe is full of wake-ups already; EINTR: the owner
+	 * wakes anyway at its deadline, and signals come again with work. */
+	if(write(w->wfd, &b, 1) < 0 && errno != EAGAIN && errno != EINTR)
+		LM_DBG("wake-up write failed: %s\n", strerror(errno));
+}
+
+void gwf_wake_wait(gwf_wake_t *w, int timeout_ms)
+{
+	struct pollfd p;
+	char buf[64];
+
+	p.fd = w->rfd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if(poll(&p, 1, timeout_ms) <= 0 || !(p.revents & POLLIN))
+		return;
+	while(read(w->rfd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
+		;
+}
+
+void gwf_wake_destroy(gwf_wake_t *w)
+{
+	if(w->rfd >= 0)
+		close(w->rfd);
+	if(w->wfd >= 0)
+		close(w->wfd);
+	w->rfd = w->wfd = -1;
+}
