@@ -270,6 +270,9 @@ int gwf_why_format(
 					arg == 1 ? "" : "s");
 		case GWF_WHY_MANUAL_RESTORE:
 			return snprintf(buf, size, "manual restore");
+		case GWF_WHY_SILENT:
+			return snprintf(buf, size, "silent: no reply to %u INVITE%s", arg,
+					arg == 1 ? "" : "s");
 	}
 	return snprintf(buf, size, "unknown");
 }

@@ -20,6 +20,7 @@
 #define GWF_GWTAB_H
 
 #include "gwf_breaker.h"
+#include "gwf_silence.h"
 
 #define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
 #define GWF_NO_SLOT UINT32_MAX
@@ -47,16 +48,17 @@ typedef struct gwf_gw_stats
  * operator can read it at any time, and put in the events. */
 typedef enum gwf_why
 {
-	GWF_WHY_NONE = 0,	   /* never changed state */
-	GWF_WHY_FAULTS,		   /* arg consecutive faults, the last <code> */
-	GWF_WHY_RETRY_AFTER,   /* Retry-After of arg seconds (clamped) */
-	GWF_WHY_EJECT_RULE,	   /* an 'eject' rule matched <code> */
-	GWF_WHY_TRIAL_FAILED,  /* a half-open trial call failed with <code> */
-	GWF_WHY_MANUAL_EJECT,  /* operator, for arg seconds */
-	GWF_WHY_TIME_OVER,	   /* ejection time over: trial calls allowed */
-	GWF_WHY_DS_ACTIVE,	   /* dispatcher (probing, operator) re-activated */
-	GWF_WHY_TRIAL_OK,	   /* arg trial calls succeeded */
-	GWF_WHY_MANUAL_RESTORE /* operator */
+	GWF_WHY_NONE = 0,		/* never changed state */
+	GWF_WHY_FAULTS,			/* arg consecutive faults, the last <code> */
+	GWF_WHY_RETRY_AFTER,	/* Retry-After of arg seconds (clamped) */
+	GWF_WHY_EJECT_RULE,		/* an 'eject' rule matched <code> */
+	GWF_WHY_TRIAL_FAILED,	/* a half-open trial call failed with <code> */
+	GWF_WHY_MANUAL_EJECT,	/* operator, for arg seconds */
+	GWF_WHY_TIME_OVER,		/* ejection time over: trial calls allowed */
+	GWF_WHY_DS_ACTIVE,		/* dispatcher (probing, operator) re-activated */
+	GWF_WHY_TRIAL_OK,		/* arg trial calls succeeded */
+	GWF_WHY_MANUAL_RESTORE, /* operator */
+	GWF_WHY_SILENT			/* no reply to arg INVITEs (gwf_silence) */
 } gwf_why_t;
 
 typedef struct gwf_gw
@@ -67,6 +69,7 @@ typedef struct gwf_gw
 	uint16_t uri_len;
 	char uri[GWF_URI_MAX + 1]; /* NUL-terminated */
 	gwf_brk_t brk;
+	gwf_silence_t sil; /* INVITEs since the gateway last replied */
 	gwf_gw_stats_t st;
 	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */

@@ -13,6 +13,7 @@
 #include "gwf_backoff.h"
 #include "gwf_breaker.h"
 #include "gwf_classify.h"
+#include "gwf_silence.h"
 
 #define GWF_VERSION "0.5.0"
 
@@ -28,6 +29,7 @@ typedef struct gwf_config
 {
 	gwf_cls_t cls;
 	gwf_brk_cfg_t brk;
+	gwf_silence_cfg_t silence;
 	gwf_backoff_cfg_t backoff;
 	unsigned max_attempts;		/* forwards per call, the first included */
 	unsigned time_budget_ms;	/* 0: unlimited */

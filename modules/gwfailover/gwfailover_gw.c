@@ -256,6 +256,9 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 		return;
 	if(tr == GWF_BRK_T_HALF_OPENED && why == GWF_WHY_NONE)
 		why = GWF_WHY_TIME_OVER;
+	/* INVITEs sent in the old state say nothing about silence in the new
+	 * one (a restored gateway must not inherit an old count) */
+	gwf_silence_heard(&gw->sil);
 	gw->why = why;
 	gw->why_code = code;
 	gw->why_arg = arg;
@@ -343,8 +346,28 @@ static void gwf_gw_after(int idx, const gwf_trans_t *t)
 		gwf_gw_sync_ds(idx, 0);
 }
 
-/* Find or add (<set>, <uri>); when <trial> is not NULL and the gateway is
- * half-open, also take a free trial slot (0 if none) and fill <t>. One
+/* An INVITE goes to <gw> at <now>: feed its silence detector and eject a
+ * gateway that has not replied to silence_invites INVITEs, the oldest
+ * silence_ms old, filling <t>. Only CLOSED gateways: in HALF_OPEN the trial
+ * calls decide. (expects the table lock to be taken) */
+static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
+{
+	gwf_brk_trans_t tr;
+	uint32_t n;
+
+	if(_gwf_cfg.silence.ms == 0 || gw->brk.state != GWF_BRK_CLOSED)
+		return;
+	gwf_silence_sent(&gw->sil, now);
+	if(!gwf_silence_check(&gw->sil, &_gwf_cfg.silence, now))
+		return;
+	n = gw->sil.unheard;
+	tr = gwf_brk_eject(&gw->brk, _gwf_cfg.brk.open_ms, now);
+	gwf_gw_trans_locked(gw, t, tr, GWF_BRK_CLOSED, GWF_WHY_SILENT, 408, n);
+}
+
+/* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
+ * forwarded to it), take a free trial slot (0 if none) of a half-open
+ * gateway, or feed the silence detector of a closed one, filling <t>. One
  * lock round: this runs for every forwarded call. */
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 {
@@ -366,6 +389,8 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 			gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
 			gwf_gw_trans_locked(
 					gw, t, tr, GWF_BRK_HALF_OPEN, GWF_WHY_NONE, 0, 0);
+		} else if(trial != NULL) {
+			gwf_gw_sent_locked(gw, now, t);
 		}
 	}
 	lock_release(_gwf_gw_lock);
@@ -394,6 +419,34 @@ int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
+}
+
+void gwf_gw_sent(int idx)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	gwf_trans_t t = GWF_TRANS_NONE;
+
+	if(gw == NULL || _gwf_cfg.silence.ms == 0)
+		return;
+	lock_get(_gwf_gw_lock);
+	gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
+	lock_release(_gwf_gw_lock);
+	gwf_gw_after(idx, &t);
+}
+
+void gwf_gw_heard(int idx)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	/* Unlocked pre-check: under load another call's reply has often
+	 * cleared the count already. A stale read only delays the reset to
+	 * the next reply. */
+	if(gw == NULL || _gwf_cfg.silence.ms == 0
+			|| *(volatile uint32_t *)&gw->sil.unheard == 0)
+		return;
+	lock_get(_gwf_gw_lock);
+	gwf_silence_heard(&gw->sil);
+	lock_release(_gwf_gw_lock);
 }
 
 int gwf_gw_selectable(int idx)
@@ -638,6 +691,7 @@ void gwf_gw_reset(int idx)
 	lock_get(_gwf_gw_lock);
 	memset(&gw->st, 0, sizeof(gw->st));
 	gw->brk.consec_faults = 0;
+	gwf_silence_heard(&gw->sil);
 	lock_release(_gwf_gw_lock);
 }
 

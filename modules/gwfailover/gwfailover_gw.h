@@ -37,6 +37,14 @@ int gwf_gw_selectable(int idx);
  * not a trial call) or 0 when the breaker refuses. */
 int gwf_gw_acquire(int idx, uint32_t *trial);
 
+/* An INVITE the module re-forwards goes to slot <idx> (the first forward
+ * of a call counts in gwf_gw_lookup_forward()): silence detection. */
+void gwf_gw_sent(int idx);
+
+/* The first reply (any code, 100 included) of a branch came from slot
+ * <idx>: the gateway is not silent. */
+void gwf_gw_heard(int idx);
+
 /* A call the script routed (ds_select_dst) is being forwarded to
  * (<set>, <uri>): like gwf_gw_lookup(), and if the gateway is on trial the
  * call takes a trial slot when one is free (*trial, 0: none). */

@@ -37,6 +37,8 @@ static int gwf_failure_threshold = 5;
 static int gwf_eject_time_s = 30;
 static int gwf_trial_calls = 1;
 static int gwf_trial_successes = 1;
+static int gwf_silence_ms = 1000;
+static int gwf_silence_invites = 3;
 static int gwf_default_rules = 1;
 static int gwf_delay_base_ms = 100;
 static int gwf_delay_min_ms = 0;
@@ -81,6 +83,8 @@ static param_export_t params[] = {
 	{"eject_time_s",       PARAM_INT, &gwf_eject_time_s},
 	{"trial_calls",        PARAM_INT, &gwf_trial_calls},
 	{"trial_successes",    PARAM_INT, &gwf_trial_successes},
+	{"silence_ms",         PARAM_INT, &gwf_silence_ms},
+	{"silence_invites",    PARAM_INT, &gwf_silence_invites},
 	{"rule",               PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_rule},
 	{"default_rules",      PARAM_INT, &gwf_default_rules},
 	{"delay_base_ms",      PARAM_INT, &gwf_delay_base_ms},
@@ -246,6 +250,8 @@ static int gwf_build_config(void)
 	rc |= gwf_check_int("eject_time_s", gwf_eject_time_s, 1, GWF_EJECT_LIMIT_S);
 	rc |= gwf_check_int("trial_calls", gwf_trial_calls, 1, 1000);
 	rc |= gwf_check_int("trial_successes", gwf_trial_successes, 1, 1000);
+	rc |= gwf_check_int("silence_ms", gwf_silence_ms, 0, 3600000);
+	rc |= gwf_check_int("silence_invites", gwf_silence_invites, 1, 1000000);
 	rc |= gwf_check_int("default_rules", gwf_default_rules, 0, 1);
 	rc |= gwf_check_int(
 			"delay_base_ms", gwf_delay_base_ms, 0, GWF_DELAY_LIMIT_MS);
@@ -323,6 +329,9 @@ static int gwf_build_config(void)
 		LM_ERR("breaker configuration: %s\n", err.msg);
 		return -1;
 	}
+
+	_gwf_cfg.silence.ms = (uint32_t)gwf_silence_ms;
+	_gwf_cfg.silence.invites = (uint32_t)gwf_silence_invites;
 
 	_gwf_cfg.backoff.base_ms = (uint32_t)gwf_delay_base_ms;
 	_gwf_cfg.backoff.min_ms = (uint32_t)gwf_delay_min_ms;

@@ -672,6 +672,9 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   (int)c->brk.trial_max, "trial_successes",
 					   (int)c->brk.trial_successes)
 					   < 0
+			|| rpc->struct_add(h, "dd", "silence_ms", (int)c->silence.ms,
+					   "silence_invites", (int)c->silence.invites)
+					   < 0
 			|| rpc->struct_add(h, "ddds", "delay_base_ms",
 					   (int)c->backoff.base_ms, "delay_min_ms",
 					   (int)c->backoff.min_ms, "delay_max_ms",

@@ -132,6 +132,8 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 		gw = _gwf_pending_gw;
 		trial = _gwf_pending_trial;
 		gwf_txn_clear_pending();
+		if(gw >= 0 && trial == 0)
+			gwf_gw_sent(gw);
 	} else if(gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
 		gw = gwf_gw_lookup_forward(set, &uri, &trial);
@@ -140,6 +142,7 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	txn->br[b].trial = trial;
 	txn->br[b].done = 0;
 	txn->br[b].rang = 0;
+	txn->br[b].heard = 0;
 	if(gw >= 0)
 		txn->attempts++;
 }
@@ -156,13 +159,19 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			gwf_txn_forwarded(t, txn);
 			break;
 		case TMCB_RESPONSE_IN:
+			b = _gwf_txn_tmb->t_gett_branch();
+			if(b < 0 || b >= GWF_TXN_MAX_BRANCHES)
+				break;
+			/* any reply, 100 included: the gateway is alive */
+			if(!txn->br[b].heard) {
+				txn->br[b].heard = 1;
+				if(txn->br[b].gw >= 0)
+					gwf_gw_heard(txn->br[b].gw);
+			}
 			/* 18x (not 100, which is hop-by-hop): the callee was reached,
 			 * so a later local timeout means nobody answered. */
-			if(ps->code > 100 && ps->code < 200) {
-				b = _gwf_txn_tmb->t_gett_branch();
-				if(b >= 0 && b < GWF_TXN_MAX_BRANCHES)
-					txn->br[b].rang = 1;
-			}
+			if(ps->code > 100 && ps->code < 200)
+				txn->br[b].rang = 1;
 			break;
 		case TMCB_RESPONSE_OUT:
 			/* Only a 2xx the gateway really sent is a success; the

@@ -24,6 +24,7 @@ typedef struct gwf_txn_branch
 	uint32_t trial; /* breaker trial token (0: none) */
 	uint8_t done;	/* outcome already recorded */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
+	uint8_t heard;	/* any reply was received */
 } gwf_txn_branch_t;
 
 /* Why a call gets no further attempt (for $gwf(reason)). */

@@ -41,7 +41,7 @@ ZEROED = {k: 0 for k in COUNTERS}
 ZEROED.update(last_code=0, last_failure_ago_s=-1)
 
 CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
-               "trial_successes", "delay_base_ms", "delay_min_ms",
+               "trial_successes", "silence_ms", "silence_invites", "delay_base_ms", "delay_min_ms",
                "delay_max_ms", "jitter", "max_attempts", "time_budget_ms",
                "retry_after_min_s", "retry_after_max_s", "max_gateways",
                "gateways_known", "exhausted_code",
@@ -266,7 +266,7 @@ def uri_of_length(n):
 # ------------------------------------------------------------ shared proxy
 
 IDLE_PARAMS = dict(failure_threshold=3, eject_time_s=40, trial_calls=2,
-                   trial_successes=2, delay_base_ms=50, delay_min_ms=10,
+                   trial_successes=2, silence_ms=700, silence_invites=4, delay_base_ms=50, delay_min_ms=10,
                    delay_max_ms=500, jitter="equal", max_attempts=3,
                    time_budget_ms=8000, retry_after_min_s=2,
                    retry_after_max_s=120, max_gateways=64,
@@ -930,7 +930,7 @@ def test_trial_in_flight_is_listed(run, proxy):
 def test_config_and_rules_with_default_modparams(run, proxy):
     k = proxy([(1, "sip:127.0.0.1:9", 10)], FAILURE_BODY=FAILOVER)
     want = dict(failure_threshold=5, eject_time_s=30, trial_calls=1,
-                trial_successes=1, delay_base_ms=100, delay_min_ms=0,
+                trial_successes=1, silence_ms=1000, silence_invites=3, delay_base_ms=100, delay_min_ms=0,
                 delay_max_ms=2000, jitter="full", max_attempts=4,
                 time_budget_ms=10000, retry_after_min_s=1,
                 retry_after_max_s=300, max_gateways=1024,
