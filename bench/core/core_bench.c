@@ -443,7 +443,7 @@ static uint64_t run_expire_due(bench_t *b, uint64_t iters)
 	for(i = 0; i < iters; i++) {
 		do {
 			r = rng_next(&b->rng);
-			s = (uint32_t)(((r >> 32) * b->t->nslots) >> 32);
+			s = (uint32_t)(((r >> 32) * b->t->count) >> 32);
 			gw = gwf_gwtab_at(b->t, s);
 		} while(gw == NULL);
 		tick(b);
@@ -509,16 +509,19 @@ static void bench_setup(bench_t *b, uint32_t n, uint64_t seed)
 	}
 }
 
-/* Probe lengths of a successful lookup: slots read before the key. */
+/* Probe lengths of a successful lookup: index slots read before the key
+ * (the index follows the entries in the block). */
 static void probe_stats(const gwf_gwtab_t *t, double *mean, uint32_t *max)
 {
+	const gwf_gwtab_slot_t *ix =
+			(const gwf_gwtab_slot_t *)&t->entries[t->max_gw];
 	uint32_t i, d, mask = t->nslots - 1, mx = 0;
 	uint64_t sum = 0, cnt = 0;
 
 	for(i = 0; i < t->nslots; i++) {
-		if(!t->slots[i].used)
+		if(ix[i].entry == GWF_NO_SLOT)
 			continue;
-		d = ((i - (t->slots[i].hash & mask)) & mask) + 1;
+		d = ((i - (ix[i].hash & mask)) & mask) + 1;
 		sum += d;
 		cnt++;
 		if(d > mx)
@@ -533,9 +536,8 @@ static void state_counts(const gwf_gwtab_t *t, uint32_t *c)
 	uint32_t i;
 
 	c[0] = c[1] = c[2] = 0;
-	for(i = 0; i < t->nslots; i++)
-		if(t->slots[i].used)
-			c[t->slots[i].brk.state]++;
+	for(i = 0; i < t->count; i++)
+		c[t->entries[i].brk.state]++;
 }
 
 static void reset_counts(bench_t *b)

@@ -14,10 +14,10 @@
 
 #include "gwf_gwtab.h"
 
-/* Slots for <max_gw> gateways: a power of two (masking instead of modulo)
- * at least twice max_gw, so the table is at most half full and linear
- * probing always meets a free slot quickly. 0 if it does not fit in the
- * uint32_t nslots field. */
+/* Index slots for <max_gw> gateways: a power of two (masking instead of
+ * modulo) at least twice max_gw, so the index is at most half full and
+ * linear probing always meets a free slot quickly. 0 if it does not fit in
+ * the uint32_t nslots field. */
 static uint64_t gwf_gwtab_nslots(uint32_t max_gw)
 {
 	uint64_t want = 2 * (uint64_t)max_gw;
@@ -36,9 +36,18 @@ size_t gwf_gwtab_bytes(uint32_t max_gw)
 
 	if(n == 0)
 		return 0;
+	/* max_gw <= n / 2 and a slot is far smaller than half an entry, so
+	 * entries plus index take less than n entries would */
 	if(n > (SIZE_MAX - sizeof(gwf_gwtab_t)) / sizeof(gwf_gw_t))
 		return 0;
-	return sizeof(gwf_gwtab_t) + (size_t)n * sizeof(gwf_gw_t);
+	return sizeof(gwf_gwtab_t) + (size_t)max_gw * sizeof(gwf_gw_t)
+		   + (size_t)n * sizeof(gwf_gwtab_slot_t);
+}
+
+/* The index follows the entries in the block. */
+static gwf_gwtab_slot_t *gwf_gwtab_index(const gwf_gwtab_t *t)
+{
+	return (gwf_gwtab_slot_t *)(void *)&t->entries[t->max_gw];
 }
 
 void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
@@ -53,8 +62,11 @@ void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
 	t->down = 0;
 	t->open_head = GWF_NO_SLOT;
 	t->next_deadline_ms = UINT64_MAX;
-	if(n)
-		memset(t->slots, 0, (size_t)n * sizeof(gwf_gw_t));
+	if(n) {
+		memset(t->entries, 0, (size_t)max_gw * sizeof(gwf_gw_t));
+		/* all bits set: every entry field GWF_NO_SLOT (free) */
+		memset(gwf_gwtab_index(t), 0xff, (size_t)n * sizeof(gwf_gwtab_slot_t));
+	}
 }
 
 /* FNV-1a, 32 bit: fast on short keys. No seed: the table is bounded and at
@@ -77,26 +89,30 @@ static uint32_t gwf_gwtab_hash(int set_id, const char *uri, size_t len)
 	return h;
 }
 
-/* Probe for the key: returns its slot index, or the free slot where it
- * would go (<*found> 0). The table is never more than half full, so a free
- * slot ends every probe. */
+/* Probe the index for the key: returns its index slot, or the free slot
+ * where it would go (<*found> 0). The index is never more than half full,
+ * so a free slot ends every probe. Only a matching hash costs a look at
+ * the entry itself. */
 static uint32_t gwf_gwtab_probe(const gwf_gwtab_t *t, uint32_t h, int set_id,
 		const char *uri, size_t len, int *found)
 {
+	const gwf_gwtab_slot_t *ix = gwf_gwtab_index(t);
 	uint32_t mask = t->nslots - 1;
 	uint32_t i = h & mask;
 	const gwf_gw_t *g;
 
 	for(;;) {
-		g = &t->slots[i];
-		if(!g->used) {
+		if(ix[i].entry == GWF_NO_SLOT) {
 			*found = 0;
 			return i;
 		}
-		if(g->hash == h && g->set_id == set_id && g->uri_len == len
-				&& memcmp(g->uri, uri, len) == 0) {
-			*found = 1;
-			return i;
+		if(ix[i].hash == h) {
+			g = &t->entries[ix[i].entry];
+			if(g->set_id == set_id && g->uri_len == len
+					&& memcmp(g->uri, uri, len) == 0) {
+				*found = 1;
+				return i;
+			}
 		}
 		i = (i + 1) & mask;
 	}
@@ -114,7 +130,7 @@ gwf_gw_t *gwf_gwtab_find(
 			t, gwf_gwtab_hash(set_id, uri, len), set_id, uri, len, &found);
 	/* The table is not const for the caller, who owns the block; find is
 	 * const only so that lookups can take a const table. */
-	return found ? (gwf_gw_t *)&t->slots[i] : NULL;
+	return found ? (gwf_gw_t *)&t->entries[gwf_gwtab_index(t)[i].entry] : NULL;
 }
 
 static gwf_gw_t *gwf_gwtab_fail(gwf_gwtab_rc_t *rc, gwf_gwtab_rc_t v)
@@ -139,15 +155,17 @@ gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
 		return gwf_gwtab_fail(rc, GWF_GWTAB_FULL);
 	h = gwf_gwtab_hash(set_id, uri, len);
 	i = gwf_gwtab_probe(t, h, set_id, uri, len, &found);
-	g = &t->slots[i];
-	if(!found) {
-		/* max_gw, not nslots, is the limit: it keeps the table half
+	if(found) {
+		g = &t->entries[gwf_gwtab_index(t)[i].entry];
+	} else {
+		/* max_gw, not nslots, is the limit: it keeps the index half
 		 * empty. */
 		if(t->count >= t->max_gw)
 			return gwf_gwtab_fail(rc, GWF_GWTAB_FULL);
+		g = &t->entries[t->count];
+		gwf_gwtab_index(t)[i].hash = h;
+		gwf_gwtab_index(t)[i].entry = t->count;
 		memset(g, 0, sizeof(*g));
-		g->used = 1;
-		g->hash = h;
 		g->set_id = set_id;
 		g->uri_len = (uint16_t)len;
 		memcpy(g->uri, uri, len);
@@ -170,7 +188,7 @@ void gwf_gwtab_note_open(gwf_gwtab_t *t, gwf_gw_t *g)
 {
 	if(!g->on_open_list) {
 		g->open_next = t->open_head;
-		t->open_head = (uint32_t)(g - t->slots);
+		t->open_head = (uint32_t)(g - t->entries);
 		g->on_open_list = 1;
 	}
 	gwf_gwtab_note_deadline(t, g->brk.open_until_ms);
@@ -192,7 +210,7 @@ unsigned gwf_gwtab_expire(
 	 * another way (restore, revival) leave the list here. */
 	for(link = &t->open_head; *link != GWF_NO_SLOT;) {
 		i = *link;
-		g = &t->slots[i];
+		g = &t->entries[i];
 		if(g->brk.state != GWF_BRK_OPEN) {
 			*link = g->open_next;
 			g->on_open_list = 0;
@@ -220,9 +238,9 @@ unsigned gwf_gwtab_expire(
 
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i)
 {
-	if(i >= t->nslots || !t->slots[i].used)
+	if(i >= t->count)
 		return NULL;
-	return &t->slots[i];
+	return &t->entries[i];
 }
 
 const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc)

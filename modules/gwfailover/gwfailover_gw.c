@@ -384,7 +384,7 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 	if(gw != NULL && _gwf_gw_table->count != before)
 		gwf_gw_set_change_locked(set, 1, 1); /* new: closed */
 	if(gw != NULL) {
-		idx = (int)(gw - _gwf_gw_table->slots);
+		idx = (int)(gw - _gwf_gw_table->entries);
 		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
 			gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
 			gwf_gw_trans_locked(
@@ -597,7 +597,7 @@ int gwf_gw_find_existing(int set, str *uri)
 	lock_get(_gwf_gw_lock);
 	gw = gwf_gwtab_find(_gwf_gw_table, set, uri->s, (size_t)uri->len);
 	if(gw != NULL)
-		idx = (int)(gw - _gwf_gw_table->slots);
+		idx = (int)(gw - _gwf_gw_table->entries);
 	lock_release(_gwf_gw_lock);
 	return idx;
 }
@@ -609,7 +609,8 @@ int gwf_gw_used(int idx)
 
 unsigned gwf_gw_slots(void)
 {
-	return _gwf_gw_table->nslots;
+	/* entries are dense and never removed: 0..count-1 */
+	return _gwf_gw_table->count;
 }
 
 unsigned gwf_gw_count(void)
@@ -748,7 +749,7 @@ void gwf_gw_timer(uint64_t now_ms)
 	 * not only those traffic reached: a set is down only when all its
 	 * gateways are, and gwfailover.list shows every carrier. */
 	gwf_ds_walk(gwf_gw_learn_dest, NULL);
-	for(s = 0; s < _gwf_gw_table->nslots; s++) {
+	for(s = 0; s < _gwf_gw_table->count; s++) {
 		gw = gwf_gwtab_at(_gwf_gw_table, s);
 		if(gw == NULL || gw->brk.state != GWF_BRK_OPEN || !gw->ds_down)
 			continue;

@@ -63,8 +63,8 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 /* Slot of the known gateway (<set>, <uri>), or -1; never adds. */
 int gwf_gw_find_existing(int set, str *uri);
 
-/* Size of the slot array (iterate 0..slots-1 with gwf_gw_snapshot()), and
- * gateways known. */
+/* Gateway ids run 0..slots-1 (iterate with gwf_gw_snapshot(); a gateway
+ * learnt meanwhile may appear), and gateways known. */
 unsigned gwf_gw_slots(void);
 int gwf_gw_used(int idx);
 unsigned gwf_gw_count(void);

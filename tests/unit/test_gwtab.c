@@ -58,29 +58,46 @@ static gwf_gw_t *find(const gwf_gwtab_t *t, int set_id, const char *uri)
 
 static uint32_t slot_of(gwf_gwtab_t *t, const gwf_gw_t *g)
 {
-	return (uint32_t)(g - t->slots);
+	return (uint32_t)(g - t->entries);
+}
+
+/* The index slot that points at <g> (the index follows the entries in the
+ * block), or UINT32_MAX. */
+static uint32_t index_slot(gwf_gwtab_t *t, const gwf_gw_t *g)
+{
+	const gwf_gwtab_slot_t *ix =
+			(const gwf_gwtab_slot_t *)&t->entries[t->max_gw];
+	uint32_t i;
+
+	for(i = 0; i < t->nslots; i++)
+		if(ix[i].entry == slot_of(t, g))
+			return i;
+	return UINT32_MAX;
 }
 
 static void test_bytes(void **state)
 {
 	const size_t head = sizeof(gwf_gwtab_t), gw = sizeof(gwf_gw_t);
+	const size_t ix = sizeof(gwf_gwtab_slot_t);
 
 	(void)state;
+	/* max_gw entries, then a power of two >= 2 * max_gw of index slots */
 	assert_int_equal(gwf_gwtab_bytes(0), 0);
-	assert_int_equal(gwf_gwtab_bytes(1), head + 2 * gw);
-	assert_int_equal(gwf_gwtab_bytes(2), head + 4 * gw);
-	assert_int_equal(gwf_gwtab_bytes(3), head + 8 * gw);
-	assert_int_equal(gwf_gwtab_bytes(4), head + 8 * gw);
-	assert_int_equal(gwf_gwtab_bytes(5), head + 16 * gw);
-	assert_int_equal(gwf_gwtab_bytes(10000), head + 32768 * gw);
+	assert_int_equal(gwf_gwtab_bytes(1), head + 1 * gw + 2 * ix);
+	assert_int_equal(gwf_gwtab_bytes(2), head + 2 * gw + 4 * ix);
+	assert_int_equal(gwf_gwtab_bytes(3), head + 3 * gw + 8 * ix);
+	assert_int_equal(gwf_gwtab_bytes(4), head + 4 * gw + 8 * ix);
+	assert_int_equal(gwf_gwtab_bytes(5), head + 5 * gw + 16 * ix);
+	assert_int_equal(gwf_gwtab_bytes(10000), head + 10000 * gw + 32768 * ix);
+	assert_int_equal(ix, 8);
 	/* nslots would not fit in 32 bits. */
 	assert_int_equal(gwf_gwtab_bytes(0x80000000u), 0);
 	assert_int_equal(gwf_gwtab_bytes(0x80000001u), 0);
 	assert_int_equal(gwf_gwtab_bytes(UINT32_MAX), 0);
 	/* The largest one: representable on 64 bit, not on 32 bit. */
 	if(SIZE_MAX > UINT32_MAX)
-		assert_int_equal(
-				gwf_gwtab_bytes(0x40000000u), head + (size_t)0x80000000u * gw);
+		assert_int_equal(gwf_gwtab_bytes(0x40000000u),
+				head + (size_t)0x40000000u * gw + (size_t)0x80000000u * ix);
 	else
 		assert_int_equal(gwf_gwtab_bytes(0x40000000u), 0);
 }
@@ -119,12 +136,12 @@ static void test_insert_find(void **state)
 	a = get(t, 1, "sip:a@h", 500, &rc);
 	assert_non_null(a);
 	assert_int_equal(rc, GWF_GWTAB_OK);
-	assert_int_equal(a->used, 1);
 	assert_int_equal(a->set_id, 1);
 	assert_int_equal(a->uri_len, 7);
 	assert_string_equal(a->uri, "sip:a@h");
-	assert_int_equal(a->hash, fnv1a(1, "sip:a@h"));
-	assert_int_equal(slot_of(t, a), fnv1a(1, "sip:a@h") & 15);
+	/* entries are dense, in the order they were added */
+	assert_int_equal(slot_of(t, a), 0);
+	assert_int_equal(index_slot(t, a), fnv1a(1, "sip:a@h") & 15);
 	assert_int_equal(a->brk.state, GWF_BRK_CLOSED);
 	assert_int_equal(a->brk.since_ms, 500);
 	assert_int_equal(a->brk.consec_faults, 0);
@@ -222,8 +239,8 @@ static void test_uri_length(void **state)
 	free(t);
 }
 
-/* Three keys on the same home slot sit in consecutive slots, and each one
- * is found past the others. */
+/* Three keys on the same home slot sit in consecutive index slots, and
+ * each one is found past the others. */
 static void test_collisions_probe(void **state)
 {
 	gwf_gwtab_t *t = new_tab(4);
@@ -247,7 +264,8 @@ static void test_collisions_probe(void **state)
 	for(i = 0; i < 3; i++) {
 		g[i] = get(t, 7, uris[i], 0, NULL);
 		assert_non_null(g[i]);
-		assert_int_equal(slot_of(t, g[i]), (home + (uint32_t)i) & 7);
+		assert_int_equal(slot_of(t, g[i]), (uint32_t)i);
+		assert_int_equal(index_slot(t, g[i]), (home + (uint32_t)i) & 7);
 	}
 	for(i = 0; i < 3; i++)
 		assert_ptr_equal(find(t, 7, uris[i]), g[i]);
