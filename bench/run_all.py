@@ -275,7 +275,9 @@ def parse_core(text):
             ok(iflat <= 1.1), min(instr), max(instr), iflat)
     text += "; time %s (%.2fx from N = %d to %d%s)" % (
         ok(flat <= 1.5), flat, rows[0][0], rows[-1][0],
-        ", the table no longer fits in the cache" if flat > 1.5 else "")
+        ": the same instructions, but at the largest N the gateways "
+        "touched at random no longer fit in the CPU's last-level cache "
+        "(see the LL misses column)" if flat > 1.5 else "")
     return {"rows": rows, "flat": flat, "verdict": text}
 
 
@@ -297,26 +299,22 @@ def analysis(sip):
         afn = med(rn.get("healthy A/floor", [])) if rn else float("nan")
         notes.append(
             "- **Nothing failing (target <= 1.02x the floor): %.3fx.** "
-            "Three parts. (1) A fixed cost, not a per-call one (%.1f of "
-            "the %.1f points): the module's \"gwfailover resume\" process wakes up every "
-            "resume_interval_ms (10 ms) whether or not a call waits, and "
-            "its timer also checks the dispatcher every second. Idle, "
-            "gwfailover's Kamailio uses %.2f ms of CPU per second more than "
-            "the floor's: %.1f us per call at %d calls/s, a tenth of that "
-            "at ten times the rate. With the idle CPU taken out the ratio "
-            "is %.3fx. (2) Arming a failure route at all: baseline A, which "
-            "only adds t_on_failure(), is %.3fx the floor on the same "
-            "measure. (3) The module's own per-call work - tm callbacks on "
-            "each INVITE transaction and two small shm allocations (its "
-            "per-transaction state and the callback record), so that a 2xx "
-            "can be credited to the gateway that sent it - is %.3fx A. A "
-            "resume process that sleeps while its queue is empty would "
-            "remove (1). Baseline B pays a similar fixed "
-            "cost (its async ms timer also ticks every 10 ms) and more per "
-            "call (OPTIONS probing): %.3fx the floor."
-            % (gf, 100 * (gf - gfn), 100 * (gf - 1), extra_idle,
-               extra_idle / f1["rate"] * 1000.0, f1["rate"],
-               gfn, afn, gan, med(r["healthy B/floor"])))
+            "The module's \"gwfailover resume\" process sleeps until a "
+            "delayed call, an ejection deadline or its once-a-second "
+            "dispatcher check is due (new work wakes it through a pipe), so "
+            "an idle gwfailover Kamailio uses %.2f ms of CPU per second more "
+            "than the floor's (%.1f us per call at %d calls/s). With the "
+            "idle CPU taken out the ratio is %.3fx. What is left is per "
+            "call: tm callbacks on each INVITE transaction and two small "
+            "shm allocations (the per-transaction state and tm's callback "
+            "record), so that a 2xx can be credited to the gateway that "
+            "sent it and silence detected; gwfailover / A is %.3fx on that "
+            "measure, and A (which only adds t_on_failure()) is %.3fx the "
+            "floor. Baseline B pays a fixed cost (its async ms timer ticks "
+            "every 10 ms) and more per call (OPTIONS probing): %.3fx the "
+            "floor."
+            % (gf, extra_idle, extra_idle / f1["rate"] * 1000.0, f1["rate"],
+               gfn, gan, afn, med(r["healthy B/floor"])))
         notes.append(
             "- **Every call failing over: %.3fx A and %.3fx B.** Per call "
             "the module classifies the failure, updates the breaker, "
@@ -384,23 +382,22 @@ def analysis(sip):
         sb = med([x["B"]["slow_over_1s"] for x in reps])
         tr = med([x["gwf"].get("invites_trial_time", 0) for x in reps])
         notes.append(
-            "- **Blackhole (target fewer calls over 1 s than B): %g vs %g%s.** "
-            "A silent gateway is only known to be silent when tm's fr_timer "
-            "(%d ms, the same for all) expires. Every call sent to it before "
-            "the %d-th timeout - about rate x fr_timer calls - waits "
-            "fr_timer before it can fail over, in B and in the module alike; "
-            "both then stop sending new calls to it at once. In an outage "
-            "longer than eject_time_s (30 s) the module also lets one real "
-            "call through as a half-open trial every 30 s, and that call "
-            "waits fr_timer too, while B tests the inactive gateway with "
-            "OPTIONS only. To do better the module would have to eject on "
-            "less evidence than failure_threshold timeouts (e.g. INVITEs "
-            "outstanding without even a 100 Trying), use a shorter timer "
-            "per attempt, or probe a half-open gateway with OPTIONS before "
-            "risking a call; it does none of these today. A lower fr_timer "
-            "helps every configuration equally." % (
+            "- **Blackhole (target fewer calls over 1 s than B): %g vs "
+            "%g%s.** B learns that a gateway is silent only from tm's "
+            "fr_timer (%d ms): every call sent to it before the %d-th "
+            "timeout - about rate x fr_timer calls - waits fr_timer before "
+            "it can fail over. The module also counts the INVITEs a gateway "
+            "has not replied to at all (not even 100 Trying): 3 of them, "
+            "the oldest 1 s old (silence_ms, silence_invites), eject it "
+            "without waiting for any timeout, so only the calls of that "
+            "first second wait fr_timer. A lower silence_ms shortens that "
+            "second further. In an outage longer than eject_time_s (30 s) "
+            "the module lets one real call through as a half-open trial "
+            "every 30 s, and that call waits fr_timer too, while B tests "
+            "the inactive gateway with OPTIONS only." % (
                 sg, sb, (" (%g of gwfailover's is its half-open trial "
-                         "call)" % tr) if tr else "", f3["fr_timer_ms"], f3["threshold"]))
+                         "call)" % tr) if tr else "", f3["fr_timer_ms"],
+                f3["threshold"]))
     f4 = sip.get("fig4")
     if f4:
         notes.append(
@@ -436,7 +433,8 @@ Each includes one file that adds only its failover logic:
 - **gwfailover** (`bench/sip/gwfailover.cfg`): `gwf_failover()` in
   `failure_route`, default parameters: `failure_threshold` 5,
   `eject_time_s` 30, first delay 0-100 ms (`delay_base_ms` 100, full
-  jitter), `resume_interval_ms` 10.
+  jitter), silence detection on (`silence_ms` 1000, `silence_invites`
+  3).
 
 Where every call has to fail over (figures 1, 2, 6), ejection is kept off
 in B (`ds_probing_threshold` 1000000) and in the module
