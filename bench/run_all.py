@@ -439,7 +439,10 @@ Each includes one file that adds only its failover logic:
 Where every call has to fail over (figures 1, 2, 6), ejection is kept off
 in B (`ds_probing_threshold` 1000000) and in the module
 (`failure_threshold` 1000, the highest, with the primary's count cleared by
-`gwfailover.reset` RPC every second or more often), so each call costs one
+`gwfailover.reset` RPC every second or more often, and `silence_ms` 0: at
+the top of figure 2 an overloaded sipp gateway can leave INVITEs without
+any reply for over a second, which the module would rightly call silent),
+so each call costs one
 503 and one delayed re-forward. In the 503 outage with default thresholds
 the failing gateway still answers OPTIONS with 200 (its SIP stack is up,
 its trunk is not), so B's probing puts it back in service every 10 s and

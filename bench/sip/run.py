@@ -217,6 +217,11 @@ class Proxy:
         vfile = run.write(name + "_" + VARIANT_FILES[variant], render(
             os.path.join(HERE, VARIANT_FILES[variant]),
             {"DS_THRESHOLD": ds_threshold, "GWF_THRESHOLD": gwf_threshold,
+             # where every call must fail over, nothing may eject: not
+             # the threshold, and not silence detection either (an
+             # overloaded sipp gateway at the top of figure 2's ladder
+             # can leave INVITEs unanswered for over a second)
+             "GWF_SILENCE_MS": 0 if self.no_eject else 1000,
              "GWF_SO": harness.MODULE_SO, "GWF_MAX_GATEWAYS": max_gateways}))
         self.cfg = run.write(name + ".cfg", render(
             os.path.join(HERE, "proxy.cfg"),

@@ -181,6 +181,9 @@ void gwf_event_emit(const gwf_event_t *ev)
 			gwf_stat_inc((gwf_stat_t)k->dropped);
 		else if(rc == 0 && k->queued < GWF_ST_COUNT)
 			gwf_stat_inc((gwf_stat_t)k->queued);
+		/* Often under the gateway table lock (events keep the order of
+		 * the transitions): one non-blocking write(), only on state
+		 * changes, never on a call's normal path. */
 		if(rc == 0)
 			gwf_wake_signal(&k->wake);
 	}

@@ -10,10 +10,10 @@
 
 #include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
-#include "core/pt.h"
 #include "core/globals.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
+#include "core/pt.h"
 #include "core/rand/kam_rand.h"
 #include "core/receive.h"
 #include "core/route.h"

@@ -69,8 +69,8 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
 		txn->br[i].gw = -1;
 	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
-			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_IN | TMCB_RESPONSE_OUT
-					   | TMCB_E2ECANCEL_IN | TMCB_DESTROY,
+			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_IN | TMCB_E2ECANCEL_IN
+					   | TMCB_DESTROY,
 			   gwf_txn_cb, txn, gwf_txn_release)
 			<= 0) {
 		LM_ERR("cannot register transaction callbacks\n");
@@ -172,18 +172,15 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			 * so a later local timeout means nobody answered. */
 			if(ps->code > 100 && ps->code < 200)
 				txn->br[b].rang = 1;
-			break;
-		case TMCB_RESPONSE_OUT:
-			/* Only a 2xx the gateway really sent is a success; the
-			 * relayed branch says which gateway that was. */
-			if(ps->code < 200 || ps->code >= 300 || ps->rpl == FAKED_REPLY)
-				return;
-			b = t->relayed_reply_branch;
-			if(b < 0 || b >= GWF_TXN_MAX_BRANCHES || txn->br[b].gw < 0
-					|| txn->br[b].done)
-				return;
-			txn->br[b].done = 1;
-			gwf_gw_success(txn->br[b].gw, txn->br[b].trial);
+			/* A 2xx the gateway sent (received replies only: tm's own
+			 * are never RESPONSE_IN) is its success, once per branch
+			 * (UDP retransmissions come again). Taken here rather than
+			 * when relayed: one callback type per reply is cheaper. */
+			if(ps->code >= 200 && ps->code < 300 && txn->br[b].gw >= 0
+					&& !txn->br[b].done) {
+				txn->br[b].done = 1;
+				gwf_gw_success(txn->br[b].gw, txn->br[b].trial);
+			}
 			break;
 		case TMCB_E2ECANCEL_IN:
 			/* tm answers 487 itself and the resume finds the call gone;
