@@ -494,10 +494,10 @@ def write_doc(path, m, sip_md, sip, core_out, core, wh_out, wh_rc, times,
          "last run: `bench/out/` (`sip.json`, `sip/`)." % m["date"], "",
          "Two questions: what does the module cost per call, and what does "
          "it save during an outage.", "",
-         "Run it with `make bench` (not part of `make test`; about 10 "
+         "Run it with `make bench` (not part of `make test`; about 11 "
          "minutes on the machine below). Parts: `/usr/bin/python3 "
-         "bench/sip/run.py --only 1,3` (figures 1-4 and 6, `--quick` for "
-         "a short check), `bench/core/run.sh` (figure 5), "
+         "bench/sip/run.py` (figures 1-4 and 6; `--only 1,3` runs some of "
+         "them, `--quick` a short check), `bench/core/run.sh` (figure 5), "
          "`/usr/bin/python3 bench/webhook_hang.py`.", "",
          "## Machine", "",
          "| | |", "|---|---|",
