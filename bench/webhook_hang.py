@@ -44,21 +44,12 @@ import harness  # noqa: E402
 from webhook_listener import HANG, WebhookListener  # noqa: E402
 
 TEMPLATE = os.path.join(INTEGRATION, "proxy.cfg.tmpl")
-# Same keys as tests/integration/conftest.py PROXY_DEFAULTS. One SIP
-# worker: a worker that waited for the webhook would stall every call (and
-# with one UDP worker, replies are never reordered, which sipp's strict
-# scenarios would count as failed calls).
-PROXY_DEFAULTS = {
-    "CHILDREN": 1,
-    "CORE_PARAMS": "",
-    "EXTRA_MODULES": "",
-    "FR_TIMER": 2000,
-    "FR_INV_TIMER": 30000,
-    "MOD_PARAMS": "",
-    "REQUEST_BODY": "",
-    "FAILURE_BODY": "gwf_failover();",
-    "EXTRA_ROUTES": "",
-}
+# The tests' proxy with one SIP worker: a worker that waited for the
+# webhook would stall every call (and with one UDP worker, replies are
+# never reordered, which sipp's strict scenarios would count as failed
+# calls).
+PROXY_DEFAULTS = dict(harness.PROXY_DEFAULTS, CHILDREN=1,
+                      FAILURE_BODY="gwf_failover();")
 WH_STATS = ("webhook_queued", "webhook_sent", "webhook_retried",
             "webhook_dropped", "webhook_failed", "webhook_suppressed")
 

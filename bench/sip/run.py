@@ -189,15 +189,7 @@ def pct(xs, p):
 
 # ------------------------------------------------------------------ processes
 
-def render(path, subst):
-    with open(path) as f:
-        text = f.read()
-    for key, value in subst.items():
-        text = text.replace("@%s@" % key, str(value))
-    left = re.findall(r"@[A-Z_]+@", text)
-    if left:
-        raise ValueError("%s: unset keys %s" % (path, left))
-    return text
+render = harness.render
 
 
 class Proxy:
@@ -936,6 +928,13 @@ def verdict(ok, text):
     return ("**meets**: " if ok else "**misses**: ") + text
 
 
+def all_seen_line(reps):
+    """Figures 3 and 4: did sipp see every call through?"""
+    seen = all(r[v]["all_seen"] for r in reps for v in r)
+    return ("sipp completed every call and has an answer time for each: "
+            "%s." % ("yes" if seen else "**no**, see bench/out/sip.json"))
+
+
 def markdown(res):
     L = []
     f1 = res.get("fig1")
@@ -1109,12 +1108,7 @@ def markdown(res):
                      % (f["rate"], f["outage_s"], f["fr_timer_ms"],
                         f["threshold"], f["threshold"], f["threshold"],
                         len(reps)))
-            seen = all(r[v]["all_seen"] for r in reps for v in r)
-            L.append("")
-            L.append("sipp completed every call and has an answer time for "
-                     "each: %s." % ("yes" if seen else "**no**, see "
-                                    "bench/out/sip.json"))
-            L.append("")
+            L += ["", all_seen_line(reps), ""]
             L.append("| configuration | calls > 1 s | p50 ms | p99 ms | "
                      "max ms | INVITEs to the dead primary | after ejection "
                      "was due, not trials | half-open trials (after %d s "
@@ -1166,12 +1160,7 @@ def markdown(res):
                      "configurations run at the same time."
                      % (f["rate"], reps[0]["gwf"]["retry_after_s"],
                         f["outage_s"], len(reps)))
-            seen = all(r[v]["all_seen"] for r in reps for v in r)
-            L.append("")
-            L.append("sipp completed every call and has an answer time for "
-                     "each: %s." % ("yes" if seen else "**no**, see "
-                                    "bench/out/sip.json"))
-            L.append("")
+            L += ["", all_seen_line(reps), ""]
             L.append("| configuration | INVITEs in the Retry-After window "
                      "| calls > 1 s | p50 ms | p99 ms | max ms | failed "
                      "calls |")

@@ -13,17 +13,7 @@ LOGS_ROOT = os.path.join(harness.TESTS_DIR, "logs")
 TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "proxy.cfg.tmpl")
 
-PROXY_DEFAULTS = {
-    "CHILDREN": 2,
-    "CORE_PARAMS": "",
-    "EXTRA_MODULES": "",
-    "FR_TIMER": 2000,
-    "FR_INV_TIMER": 30000,
-    "MOD_PARAMS": "",
-    "REQUEST_BODY": "",
-    "FAILURE_BODY": "",
-    "EXTRA_ROUTES": "",
-}
+PROXY_DEFAULTS = harness.PROXY_DEFAULTS
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

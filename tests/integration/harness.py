@@ -155,6 +155,34 @@ class Proc:
         self._log.close()
 
 
+def render(path, values):
+    """The text of template <path> with every @KEY@ of <values> replaced;
+    a key left unreplaced is an error (a typo would otherwise reach
+    Kamailio or sipp as literal text)."""
+    with open(path) as f:
+        text = f.read()
+    for key, value in values.items():
+        text = text.replace("@%s@" % key, str(value))
+    left = re.findall(r"@[A-Z_]+@", text)
+    if left:
+        raise ValueError("%s: unset template keys %s" % (path, left))
+    return text
+
+
+# Keys of tests/integration/proxy.cfg.tmpl besides those Kamailio() fills.
+PROXY_DEFAULTS = {
+    "CHILDREN": 2,
+    "CORE_PARAMS": "",
+    "EXTRA_MODULES": "",
+    "FR_TIMER": 2000,
+    "FR_INV_TIMER": 30000,
+    "MOD_PARAMS": "",
+    "REQUEST_BODY": "",
+    "FAILURE_BODY": "",
+    "EXTRA_ROUTES": "",
+}
+
+
 class Run:
     """Working directory and process registry of one test."""
 
@@ -199,13 +227,7 @@ class Run:
 
     def template(self, scenario, **subst):
         """Copy tests/sipp/<scenario> into the run dir, replacing @KEY@."""
-        with open(os.path.join(SIPP_DIR, scenario)) as f:
-            text = f.read()
-        for key, value in subst.items():
-            text = text.replace("@%s@" % key, str(value))
-        left = re.findall(r"@[A-Z_]+@", text)
-        if left:
-            raise ValueError("%s: unset template keys %s" % (scenario, left))
+        text = render(os.path.join(SIPP_DIR, scenario), subst)
         tag = "_".join(str(v) for v in subst.values() if str(v).isalnum())
         name = scenario.replace(".xml", ("_" + tag if tag else "") + ".xml")
         return self.write(name, text)
@@ -397,18 +419,10 @@ class Kamailio:
             "CTL_SOCK": self.ctl,
             "MPATH": stock_module_dir() + "/",
             "GWF_SO": MODULE_SO,
-            "RUN_DIR": run.dir,
             "SOCK_DIR": os.path.dirname(run.sock("jsonrpc.sock")),
         }
         values.update(subst or {})
-        with open(cfg_template) as f:
-            text = f.read()
-        for key, value in values.items():
-            text = text.replace("@%s@" % key, str(value))
-        left = re.findall(r"@[A-Z_]+@", text)
-        if left:
-            raise ValueError("config template: unset keys %s" % left)
-        self.cfg = run.write(name + ".cfg", text)
+        self.cfg = run.write(name + ".cfg", render(cfg_template, values))
         self.start(name, defines, expect_start)
 
     def start(self, name, defines, expect_start):
