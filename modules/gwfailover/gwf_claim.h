@@ -1,0 +1,49 @@
+/*
+ * gwfailover - one-shot flags that several processes may race for.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ *
+ * tm runs TMCB_RESPONSE_IN and TMCB_E2ECANCEL_IN before it takes a
+ * transaction's reply lock, in whichever worker received the message, so
+ * two workers can handle two copies of one reply at the same moment, or a
+ * reply while failure_route runs. A flag such as "this branch's outcome
+ * was recorded" is therefore claimed with one atomic exchange, never with
+ * a read followed by a write: exactly one caller sees it change.
+ */
+
+#ifndef GWF_CLAIM_H
+#define GWF_CLAIM_H
+
+#include <stdint.h>
+
+/* Set <flag>; returns 1 for the one caller that found it clear. */
+static inline int gwf_claim(uint8_t *flag)
+{
+	return __atomic_exchange_n(flag, (uint8_t)1, __ATOMIC_ACQ_REL) == 0;
+}
+
+/* Clear <flag>; returns 1 for the one caller that found it set. */
+static inline int gwf_unclaim(uint8_t *flag)
+{
+	return __atomic_exchange_n(flag, (uint8_t)0, __ATOMIC_ACQ_REL) != 0;
+}
+
+/* Is <flag> set now? */
+static inline int gwf_claimed(const uint8_t *flag)
+{
+	return __atomic_load_n(flag, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Set or clear <flag> where no race decides anything (a branch being
+ * created, before any reply can reach it). */
+static inline void gwf_claim_store(uint8_t *flag, int v)
+{
+	__atomic_store_n(flag, (uint8_t)(v != 0), __ATOMIC_RELEASE);
+}
+
+#endif
