@@ -1,5 +1,6 @@
 /*
- * gwfailover - module-wide configuration shared by the glue files.
+ * gwfailover - module-wide configuration and clock (gwfailover_cfg.c), the
+ * bottom of the glue: every unit may read them, they call no unit.
  *
  * Copyright (C) 2026 gwfailover authors
  *
@@ -13,6 +14,7 @@
 #include "gwf_backoff.h"
 #include "gwf_breaker.h"
 #include "gwf_classify.h"
+#include "gwf_plan.h"
 #include "gwf_silence.h"
 
 #define GWF_VERSION "0.5.0"
@@ -23,18 +25,19 @@
 #define GWF_DELAY_LIMIT_MS 60000
 #define GWF_EJECT_LIMIT_S 86400
 
-/* Effective configuration, built from the modparams in mod_init (before the
- * fork, so every process has the same copy) and read-only afterwards. */
+/* Longest reason phrase the module sends itself (exhausted_reason, a
+ * gateway's reason kept for a reply after a delay), NUL included. */
+#define GWF_REASON_MAX 64
+
+/* Effective configuration (defined in gwfailover_cfg.c), built from the
+ * modparams in mod_init (before the fork, so every process has the same
+ * copy) and read-only afterwards. */
 typedef struct gwf_config
 {
 	gwf_cls_t cls;
 	gwf_brk_cfg_t brk;
 	gwf_silence_cfg_t silence;
-	gwf_backoff_cfg_t backoff;
-	unsigned max_attempts;		/* forwards per call, the first included */
-	unsigned time_budget_ms;	/* 0: unlimited */
-	unsigned retry_after_min_s; /* clamp of Retry-After ejections */
-	unsigned retry_after_max_s;
+	gwf_plan_cfg_t plan; /* limits and delays of a call's attempts */
 	unsigned max_gateways;
 	int exhausted_code; /* 0: relay the gateway's failure */
 	const char *exhausted_reason;
@@ -42,6 +45,18 @@ typedef struct gwf_config
 } gwf_config_t;
 
 extern gwf_config_t _gwf_cfg;
+
+/* Lock order. A process holding one of these locks takes only locks later
+ * in this list, never an earlier one:
+ *   1. tm's reply lock of a transaction (failure_route, t_continue());
+ *   2. the dispatcher sync lock (gwfailover_gw.c): orders the dispatcher
+ *      state updates of all processes;
+ *   3. the gateway table lock (gwfailover_gw.c);
+ *   4. an event sink's queue lock (gwfailover_event.c).
+ * The resume queue lock (gwfailover_tm.c) and the webhook status lock
+ * (gwfailover_webhook.c) are leaves: nothing else is taken under them.
+ * tm callbacks that run before the reply lock (TMCB_RESPONSE_IN,
+ * TMCB_E2ECANCEL_IN) claim per-branch flags atomically (gwf_claim.h). */
 
 /* Range check of integer modparam <name>: logs and returns -1 when <v> is
  * not in <lo>..<hi>, else 0. */

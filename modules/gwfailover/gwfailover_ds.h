@@ -40,20 +40,4 @@ int gwf_ds_use_head(sip_msg_t *msg);
  * disabled)? Needs no message. Returns 1 or 0. */
 int gwf_ds_is_active(int set, str *uri);
 
-/* Called for each dispatcher destination: its set, URI and the flags
- * dispatcher.list shows ("AP", "IP", ...). <uri> and <flags> are only
- * valid during the call. */
-typedef void (*gwf_ds_dest_f)(int set, str *uri, const char *flags, void *arg);
-
-/* Call <f> for every destination of every set, in dispatcher.list order
- * (implemented in gwfailover_dsrpc.c). Any process. Returns 0. */
-int gwf_ds_walk(gwf_ds_dest_f f, void *arg);
-
-/* Mark (<set>, <uri>) in the dispatcher: active, or inactive+probing. Uses
- * dispatcher's own set_state RPC in-process, so `dispatcher.list` shows it
- * and ds_select_dst() honours it at once; no dispatcher event route runs.
- * Returns 0, or -1 (logged) when the dispatcher does not know the
- * destination (e.g. removed by a reload). In gwfailover_dsrpc.c. */
-int gwf_ds_set_state(int set, str *uri, int active);
-
 #endif

@@ -16,7 +16,6 @@
 #include "core/rpc_lookup.h"
 #include "core/sr_module.h"
 
-#include "gwfailover_ds.h"
 #include "gwfailover_dsrpc.h"
 
 static rpc_export_t *_gwf_ds_set_state_rpc = NULL;

@@ -21,7 +21,6 @@
 #include "gwf_evring.h"
 #include "gwfailover_event.h"
 #include "gwfailover_stats.h"
-#include "gwfailover_tm.h"
 #include "gwfailover_wake.h"
 
 struct gwf_evsink
@@ -135,8 +134,10 @@ int gwf_event_init(str *cbname)
 	if(mask == 0)
 		return 0; /* nobody listens: no queue */
 	/* the event routes run in the resume process */
+	if(gwf_wake_resume() == NULL)
+		return -1;
 	_gwf_ev_route_sink = gwf_event_add_sink(mask, GWF_EV_QUEUE_SIZE,
-			GWF_ST_COUNT, GWF_ST_EVENTS_DROPPED, gwf_tm_resume_wake());
+			GWF_ST_COUNT, GWF_ST_EVENTS_DROPPED, gwf_wake_resume());
 	return _gwf_ev_route_sink != NULL ? 0 : -1;
 }
 

@@ -13,10 +13,10 @@
 
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
+#include "gwfailover_dsrpc.h"
 #include "gwfailover_event.h"
 #include "gwfailover_gw.h"
 #include "gwfailover_stats.h"
-#include "gwfailover_tm.h"
 #include "gwfailover_wake.h"
 
 static gwf_gwtab_t *_gwf_gw_table = NULL;
@@ -68,7 +68,8 @@ int gwf_gw_init(unsigned max_gw)
 		gwf_gw_destroy();
 		return -1;
 	}
-	return 0;
+	return gwf_stats_gauge("gateways_down", gwf_gw_down_count,
+			"gateways ejected or half-open now");
 }
 
 void gwf_gw_destroy(void)
@@ -315,7 +316,7 @@ static void gwf_gw_report(int idx, const gwf_trans_t *t)
 	switch(t->tr) {
 		case GWF_BRK_T_OPENED:
 			/* a new deadline, maybe before the resume process wakes */
-			gwf_wake_signal(gwf_tm_resume_wake());
+			gwf_wake_signal(gwf_wake_resume());
 			gwf_stat_inc(GWF_ST_EJECTIONS);
 			LM_WARN("gateway %s (set %d) ejected for %u ms: %s\n", gw->uri,
 					gw->set_id, t->open_ms, t->why);

@@ -8,7 +8,6 @@
  */
 
 #include <string.h>
-#include <time.h>
 
 #include "core/dprint.h"
 #include "core/globals.h"
@@ -29,8 +28,6 @@
 #include "gwfailover_webhook.h"
 
 MODULE_VERSION
-
-gwf_config_t _gwf_cfg;
 
 /* modparam variables, named after their parameter */
 static int gwf_failure_threshold = 5;
@@ -150,14 +147,6 @@ int mod_register(char *path, int *dlflags, void *p1, void *p2)
 	return 0;
 }
 
-uint64_t gwf_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Runs at config-parse time for every modparam("gwfailover", "rule", ...):
  * checking here lets the core report the config file line of a bad rule. */
 static int gwf_param_rule(modparam_t type, void *val)
@@ -216,15 +205,6 @@ static int gwf_param_jitter(modparam_t type, void *val)
 	return 0;
 }
 
-int gwf_check_int(const char *name, int v, int lo, int hi)
-{
-	if(v < lo || v > hi) {
-		LM_ERR("modparam '%s' must be in %d..%d (got %d)\n", name, lo, hi, v);
-		return -1;
-	}
-	return 0;
-}
-
 static void gwf_free_rule_lines(void)
 {
 	gwf_rule_line_t *l;
@@ -241,11 +221,8 @@ static int gwf_build_config(void)
 {
 	gwf_rule_line_t *l;
 	gwf_err_t err;
+	uint32_t branches;
 	int rc = 0;
-	/* Worst case of branches per call: the first forward, then one blind
-	 * branch (t_suspend) plus one forward per later attempt. */
-	unsigned branches;
-
 	rc |= gwf_check_int("failure_threshold", gwf_failure_threshold, 1, 1000);
 	rc |= gwf_check_int("eject_time_s", gwf_eject_time_s, 1, GWF_EJECT_LIMIT_S);
 	rc |= gwf_check_int("trial_calls", gwf_trial_calls, 1, 1000);
@@ -285,8 +262,9 @@ static int gwf_build_config(void)
 		return -1;
 	}
 	if(gwf_exhausted_reason == NULL || strlen(gwf_exhausted_reason) == 0
-			|| strlen(gwf_exhausted_reason) > 63) {
-		LM_ERR("modparam 'exhausted_reason' must be 1..63 characters\n");
+			|| strlen(gwf_exhausted_reason) > GWF_REASON_MAX - 1) {
+		LM_ERR("modparam 'exhausted_reason' must be 1..%d characters\n",
+				GWF_REASON_MAX - 1);
 		return -1;
 	}
 	if(gwf_retry_after_min_s > gwf_retry_after_max_s) {
@@ -295,7 +273,7 @@ static int gwf_build_config(void)
 				gwf_retry_after_min_s, gwf_retry_after_max_s);
 		return -1;
 	}
-	branches = 1 + 2 * ((unsigned)gwf_max_attempts - 1);
+	branches = gwf_plan_branches_needed((uint32_t)gwf_max_attempts);
 	if(branches > sr_dst_max_branches) {
 		LM_ERR("modparam 'max_attempts' %d needs up to %u branches per call,"
 			   " but core 'max_branches' is %u: lower max_attempts or raise"
@@ -333,19 +311,19 @@ static int gwf_build_config(void)
 	_gwf_cfg.silence.ms = (uint32_t)gwf_silence_ms;
 	_gwf_cfg.silence.invites = (uint32_t)gwf_silence_invites;
 
-	_gwf_cfg.backoff.base_ms = (uint32_t)gwf_delay_base_ms;
-	_gwf_cfg.backoff.min_ms = (uint32_t)gwf_delay_min_ms;
-	_gwf_cfg.backoff.max_ms = (uint32_t)gwf_delay_max_ms;
-	_gwf_cfg.backoff.jitter = gwf_jitter;
-	if(gwf_backoff_cfg_check(&_gwf_cfg.backoff, &err) < 0) {
+	_gwf_cfg.plan.backoff.base_ms = (uint32_t)gwf_delay_base_ms;
+	_gwf_cfg.plan.backoff.min_ms = (uint32_t)gwf_delay_min_ms;
+	_gwf_cfg.plan.backoff.max_ms = (uint32_t)gwf_delay_max_ms;
+	_gwf_cfg.plan.backoff.jitter = gwf_jitter;
+	if(gwf_backoff_cfg_check(&_gwf_cfg.plan.backoff, &err) < 0) {
 		LM_ERR("delay configuration: %s\n", err.msg);
 		return -1;
 	}
-
-	_gwf_cfg.max_attempts = (unsigned)gwf_max_attempts;
-	_gwf_cfg.time_budget_ms = (unsigned)gwf_time_budget_ms;
-	_gwf_cfg.retry_after_min_s = (unsigned)gwf_retry_after_min_s;
-	_gwf_cfg.retry_after_max_s = (unsigned)gwf_retry_after_max_s;
+	_gwf_cfg.plan.max_attempts = (uint32_t)gwf_max_attempts;
+	_gwf_cfg.plan.time_budget_ms = (uint32_t)gwf_time_budget_ms;
+	_gwf_cfg.plan.retry_after_min_s = (uint32_t)gwf_retry_after_min_s;
+	_gwf_cfg.plan.retry_after_max_s = (uint32_t)gwf_retry_after_max_s;
+	_gwf_cfg.plan.max_branches = sr_dst_max_branches;
 	_gwf_cfg.max_gateways = (unsigned)gwf_max_gateways;
 	_gwf_cfg.exhausted_code = gwf_exhausted_code;
 	_gwf_cfg.exhausted_reason = gwf_exhausted_reason;
@@ -361,11 +339,8 @@ static int mod_init(void)
 	gwf_free_rule_lines();
 	if(rc < 0)
 		return -1;
-	gwf_tm_set_exhausted_reply(gwf_exhausted_code, gwf_exhausted_reason);
 	if(gwf_stats_init() < 0)
 		return -1;
-	/* before the event queues: the event routes' queue wakes the resume
-	 * process that gwf_tm_init() prepares */
 	if(gwf_tm_init() < 0)
 		return -1;
 	if(gwf_event_init(&gwf_event_callback) < 0)

@@ -98,7 +98,7 @@ int gwf_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 	if(txn == NULL)
 		return pv_get_null(msg, param, res);
 	if(param->pvn.u.isname.name.n == GWF_PV_ATTEMPT)
-		return pv_get_sintval(msg, param, res, (int)txn->attempts);
+		return pv_get_sintval(msg, param, res, (int)txn->call.attempts);
 	if(txn->last.code == 0) /* nothing decided yet */
 		return pv_get_null(msg, param, res);
 

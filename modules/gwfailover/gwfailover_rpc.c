@@ -24,6 +24,7 @@
 
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
+#include "gwfailover_dsrpc.h"
 #include "gwfailover_gw.h"
 #include "gwfailover_rpc.h"
 #include "gwfailover_webhook.h"
@@ -676,16 +677,16 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   "silence_invites", (int)c->silence.invites)
 					   < 0
 			|| rpc->struct_add(h, "ddds", "delay_base_ms",
-					   (int)c->backoff.base_ms, "delay_min_ms",
-					   (int)c->backoff.min_ms, "delay_max_ms",
-					   (int)c->backoff.max_ms, "jitter",
-					   gwf_jitter_name(c->backoff.jitter))
+					   (int)c->plan.backoff.base_ms, "delay_min_ms",
+					   (int)c->plan.backoff.min_ms, "delay_max_ms",
+					   (int)c->plan.backoff.max_ms, "jitter",
+					   gwf_jitter_name(c->plan.backoff.jitter))
 					   < 0
 			|| rpc->struct_add(h, "dddddd", "max_attempts",
-					   (int)c->max_attempts, "time_budget_ms",
-					   (int)c->time_budget_ms, "retry_after_min_s",
-					   (int)c->retry_after_min_s, "retry_after_max_s",
-					   (int)c->retry_after_max_s, "max_gateways",
+					   (int)c->plan.max_attempts, "time_budget_ms",
+					   (int)c->plan.time_budget_ms, "retry_after_min_s",
+					   (int)c->plan.retry_after_min_s, "retry_after_max_s",
+					   (int)c->plan.retry_after_max_s, "max_gateways",
 					   (int)c->max_gateways, "gateways_known",
 					   (int)gwf_gw_count())
 					   < 0

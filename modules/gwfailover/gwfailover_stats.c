@@ -11,23 +11,9 @@
 #include "core/counters.h"
 #include "core/dprint.h"
 
-#include "gwfailover_gw.h"
 #include "gwfailover_stats.h"
-#include "gwfailover_tm.h"
 
 static counter_handle_t _gwf_cnt[GWF_ST_COUNT];
-static counter_handle_t _gwf_cnt_gw_down;
-static counter_handle_t _gwf_cnt_pending;
-
-static counter_val_t gwf_stat_gw_down(counter_handle_t h, void *param)
-{
-	return (counter_val_t)gwf_gw_down_count();
-}
-
-static counter_val_t gwf_stat_pending(counter_handle_t h, void *param)
-{
-	return (counter_val_t)gwf_tm_pending();
-}
 
 /* clang-format off */
 static counter_def_t _gwf_cnt_defs[] = {
@@ -81,10 +67,6 @@ static counter_def_t _gwf_cnt_defs[] = {
 		"webhook deliveries given up (per URL)"},
 	{&_gwf_cnt[GWF_ST_WEBHOOK_SUPPRESSED], "webhook_suppressed", 0, 0, 0,
 		"gateway events held back by the flapping rule"},
-	{&_gwf_cnt_gw_down, "gateways_down", CNT_F_NO_RESET, gwf_stat_gw_down, 0,
-		"gateways ejected or half-open now"},
-	{&_gwf_cnt_pending, "delayed_pending", CNT_F_NO_RESET, gwf_stat_pending, 0,
-		"calls waiting for their delay now"},
 	{0, 0, 0, 0, 0, 0}
 };
 /* clang-format on */
@@ -102,4 +84,23 @@ void gwf_stat_inc(gwf_stat_t s)
 {
 	if(s < GWF_ST_COUNT)
 		counter_inc(_gwf_cnt[s]);
+}
+
+/* A gauge's reader: <param> is the owner's function. */
+static counter_val_t gwf_stats_gauge_get(counter_handle_t h, void *param)
+{
+	return (counter_val_t)((unsigned (*)(void))param)();
+}
+
+int gwf_stats_gauge(const char *name, unsigned (*get)(void), const char *doc)
+{
+	counter_handle_t h;
+
+	if(counter_register(&h, "gwfailover", name, CNT_F_NO_RESET,
+			   gwf_stats_gauge_get, (void *)get, doc, 0)
+			< 0) {
+		LM_ERR("cannot register the gwfailover statistic %s\n", name);
+		return -1;
+	}
+	return 0;
 }

@@ -42,9 +42,15 @@ typedef enum gwf_stat
 	GWF_ST_COUNT
 } gwf_stat_t;
 
-/* Register the counters (and the two gauges read through callbacks).
- * mod_init only. Returns 0 or -1 (logged). */
+/* Register the counters. mod_init only, before any gwf_stats_gauge().
+ * Returns 0 or -1 (logged). */
 int gwf_stats_init(void);
+
+/* Register gauge <name> (a statistic of group "gwfailover" that cannot be
+ * reset), read through <get> in whatever process asks; <doc> describes it.
+ * The unit that owns the figure registers it, in mod_init. Returns 0 or
+ * -1 (logged). */
+int gwf_stats_gauge(const char *name, unsigned (*get)(void), const char *doc);
 
 /* Add one to counter <s>: a write to this process's own slot, no lock. */
 void gwf_stat_inc(gwf_stat_t s);

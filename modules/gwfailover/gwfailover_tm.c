@@ -23,6 +23,7 @@
 #include "core/timer_proc.h"
 #include "modules/tm/tm_load.h"
 
+#include "gwf_claim.h"
 #include "gwf_sipmsg.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
@@ -39,9 +40,6 @@
 /* The resume process sleeps at most this long: cfg_update() and the
  * once-a-second gateway sweep need it awake now and then. */
 #define GWF_RESUME_MAX_SLEEP_MS 1000
-/* Below this much time left in the budget, a new attempt is pointless. */
-#define GWF_MIN_ATTEMPT_MS 100
-#define GWF_REASON_MAX 64
 
 /* One suspended call waiting for its delay. */
 typedef struct gwf_qitem
@@ -67,23 +65,12 @@ typedef struct gwf_queue
 static struct tm_binds _gwf_tmb;
 static tm_xapi_t _gwf_xtmb;
 static gwf_queue_t *_gwf_queue = NULL;
-static gwf_wake_t _gwf_resume_wake = GWF_WAKE_INIT;
 static struct action *_gwf_resume_act = NULL;
 /* The item being resumed in this process: t_continue() runs gwf_resume()
  * synchronously, so a process-local pointer hands it over. */
 static gwf_qitem_t *_gwf_resuming = NULL;
-static int _gwf_exhausted_code = 0;
 /* tm's remap_503_500: a locally sent "exhausted" reply follows it too. */
 static int _gwf_remap_503 = 1;
-static char _gwf_exhausted_reason[GWF_REASON_MAX] = "No gateway available";
-
-void gwf_tm_set_exhausted_reply(int code, const char *reason)
-{
-	_gwf_exhausted_code = code;
-	if(reason != NULL && *reason != '\0')
-		snprintf(_gwf_exhausted_reason, sizeof(_gwf_exhausted_reason), "%s",
-				reason);
-}
 
 int gwf_tm_init(void)
 {
@@ -114,7 +101,10 @@ int gwf_tm_init(void)
 		LM_ERR("cannot init the resume queue lock\n");
 		return -1;
 	}
-	if(gwf_wake_init(&_gwf_resume_wake, "resume process") < 0)
+	if(gwf_wake_resume() == NULL
+			|| gwf_stats_gauge("delayed_pending", gwf_tm_pending,
+					   "calls waiting for their delay now")
+					   < 0)
 		return -1;
 	/* t_continue() runs an action list: build one that calls our own
 	 * internal export. Built before fork, so valid in every process, and
@@ -162,11 +152,6 @@ int gwf_tm_child_init(int rank)
 	return 0;
 }
 
-gwf_wake_t *gwf_tm_resume_wake(void)
-{
-	return &_gwf_resume_wake;
-}
-
 void gwf_tm_destroy(void)
 {
 	gwf_qitem_t *it;
@@ -179,7 +164,7 @@ void gwf_tm_destroy(void)
 	}
 	shm_free(_gwf_queue);
 	_gwf_queue = NULL;
-	gwf_wake_destroy(&_gwf_resume_wake);
+	gwf_wake_resume_destroy();
 }
 
 gwf_txn_t *gwf_tm_current_txn(void)
@@ -213,7 +198,7 @@ static void gwf_queue_push(gwf_qitem_t *it)
 	/* A new head is due before whatever the resume process sleeps for;
 	 * any other item is due after the head, which it already waits for. */
 	if(first)
-		gwf_wake_signal(&_gwf_resume_wake);
+		gwf_wake_signal(gwf_wake_resume());
 }
 
 /* When the head of the queue is due; UINT64_MAX if the queue is empty. */
@@ -258,17 +243,12 @@ static int gwf_candidate_ok(int set, str *uri)
 	return idx < 0 || gwf_gw_selectable(idx);
 }
 
-/* Budget left for the call, in ms; UINT32_MAX when there is no budget. */
-static uint32_t gwf_budget_left(gwf_txn_t *txn, uint64_t now)
+typedef struct gwf_has_next_arg
 {
-	uint64_t used = now - txn->start_ms;
-
-	if(_gwf_cfg.time_budget_ms == 0)
-		return UINT32_MAX;
-	return used >= _gwf_cfg.time_budget_ms
-				   ? 0
-				   : (uint32_t)(_gwf_cfg.time_budget_ms - used);
-}
+	gwf_action_t action;
+	int set; /* the failed gateway: a retry may go to it again */
+	str *uri;
+} gwf_has_next_arg_t;
 
 /* Point the call at the next usable destination and relay it.
  * <action> RETRY tries the current head first. Returns 1 relayed, -1
@@ -307,7 +287,7 @@ static int gwf_forward_next(
 
 	/* A silent gateway must not outlive the budget: cap the new branch's
 	 * fr_timer (not fr_inv_timer: once it rings, the budget is met). */
-	left = gwf_budget_left(txn, gwf_now_ms());
+	left = gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms());
 	if(left != UINT32_MAX && t != NULL && t != T_UNDEFINED
 			&& left < TICKS_TO_MS(t->fr_timeout))
 		_gwf_tmb.set_fr(msg, 0, left);
@@ -333,12 +313,12 @@ static int gwf_forward_next(
  * otherwise. */
 static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
 {
-	if(_gwf_exhausted_code != 0) {
-		code = _gwf_exhausted_code;
-		reason = _gwf_exhausted_reason;
+	if(_gwf_cfg.exhausted_code != 0) {
+		code = _gwf_cfg.exhausted_code;
+		reason = (char *)_gwf_cfg.exhausted_reason;
 	} else if((code == 503 && _gwf_remap_503) || code < 300) {
 		code = 500;
-		reason = _gwf_exhausted_reason;
+		reason = (char *)_gwf_cfg.exhausted_reason;
 	}
 	if(_gwf_tmb.t_reply(msg, (unsigned int)code, reason) < 0)
 		LM_ERR("cannot send the final %d reply\n", code);
@@ -397,20 +377,99 @@ static void gwf_end_call(gwf_txn_t *txn, gwf_end_t end)
 	}
 }
 
+/* Is some destination after the current head usable now? */
+static int gwf_has_next(void *arg)
+{
+	gwf_has_next_arg_t *a = (gwf_has_next_arg_t *)arg;
+
+	if(a->action == GWF_ACT_RETRY && gwf_candidate_ok(a->set, a->uri))
+		return 1;
+	return gwf_ds_any_after_head(gwf_candidate_ok);
+}
+
+/* What failed on branch <b> of <t>, read from tm's branch and ours. */
+static void gwf_read_failure(
+		struct cell *t, gwf_txn_t *txn, int b, gwf_failure_t *f, str *reason)
+{
+	struct ua_client *uac = &t->uac[b];
+
+	f->code = (int)uac->last_received;
+	f->local_timeout = (uac->reply == FAKED_REPLY && f->code == 408);
+	f->rang = (b < GWF_TXN_MAX_BRANCHES && gwf_claimed(&txn->br[b].rang));
+	f->retry_after_s = -1;
+	reason->s = NULL;
+	reason->len = 0;
+	if(uac->reply != NULL && uac->reply != FAKED_REPLY) {
+		f->retry_after_s =
+				gwf_sip_retry_after(uac->reply->buf, uac->reply->len);
+		*reason = uac->reply->first_line.u.reply.reason;
+	}
+}
+
+/* Suspend the call for <delay> ms; the resume process re-forwards it.
+ * Returns GWF_RC_SUSPENDED, GWF_RC_CANCELED or GWF_RC_ERROR. */
+static int gwf_suspend(sip_msg_t *msg, struct cell *t, gwf_txn_t *txn,
+		const gwf_failure_t *f, gwf_action_t action, const str *reason,
+		uint32_t delay, int fr_idx)
+{
+	unsigned int ti, tl, fr_ticks;
+	gwf_qitem_t *it;
+	int rc;
+
+	it = shm_malloc(sizeof(*it));
+	if(it == NULL) {
+		SHM_MEM_ERROR_FMT("resume item\n");
+		return GWF_RC_ERROR;
+	}
+	memset(it, 0, sizeof(*it));
+	it->due_ms = gwf_now_ms() + delay;
+	it->fr_idx = fr_idx;
+	it->action = action;
+	it->last_code = f->code;
+	if(reason->len > 0)
+		snprintf(it->last_reason, sizeof(it->last_reason), "%.*s",
+				reason->len < GWF_REASON_MAX ? reason->len : GWF_REASON_MAX - 1,
+				reason->s);
+	else
+		snprintf(it->last_reason, sizeof(it->last_reason), "%s",
+				f->local_timeout ? "Request Timeout" : "Gateway Failure");
+	/* The blind branch t_suspend() adds times out after fr_timer: make it
+	 * outlive the delay, and restore fr_timer on resume. */
+	fr_ticks = t->fr_timeout;
+	it->fr_ticks = fr_ticks;
+	_gwf_tmb.set_fr(msg, 0, delay + GWF_BLIND_MARGIN_MS);
+	/* before suspending: a CANCEL may come in the moment after */
+	gwf_claim_store(&txn->suspended, 1);
+	rc = _gwf_tmb.t_suspend(msg, &ti, &tl);
+	if(rc != 0) {
+		/* 1: cancelled meanwhile; <0: already replied or error */
+		gwf_claim_store(&txn->suspended, 0);
+		t->fr_timeout = fr_ticks;
+		shm_free(it);
+		if(rc == 1)
+			return GWF_RC_CANCELED;
+		LM_ERR("[%u:%u] cannot suspend the transaction (%d)\n", t->hash_index,
+				t->label, rc);
+		return GWF_RC_ERROR;
+	}
+	it->tindex = ti;
+	it->tlabel = tl;
+	gwf_queue_push(it);
+	LM_DBG("[%u:%u] re-forward in %u ms\n", ti, tl, delay);
+	return GWF_RC_SUSPENDED;
+}
+
 static int gwf_failover_run(sip_msg_t *msg)
 {
 	struct cell *t;
-	struct ua_client *uac;
 	gwf_txn_t *txn;
 	gwf_failure_t f;
 	gwf_verdict_t v;
-	gwf_qitem_t *it;
-	uint64_t now;
-	uint32_t delay, left, eject_ms;
-	int b, set, idx, fr_idx, rc, has_next;
-	gwf_end_t end = GWF_END_NONE;
-	unsigned int ti, tl, fr_ticks;
-	str uri, reason = STR_NULL;
+	gwf_plan_t plan;
+	gwf_has_next_arg_t hn;
+	uint32_t trial;
+	int b, set, idx, rc;
+	str uri, reason;
 
 	if(!is_route_type(FAILURE_ROUTE)) {
 		LM_ERR("gwf_failover() must be called from failure_route\n");
@@ -442,22 +501,15 @@ static int gwf_failover_run(sip_msg_t *msg)
 		return GWF_RC_ERROR;
 	}
 
-	/* What failed, and how. */
-	uac = &t->uac[b];
-	f.code = (int)uac->last_received;
-	f.local_timeout = (uac->reply == FAKED_REPLY && f.code == 408);
-	f.rang = (b < GWF_TXN_MAX_BRANCHES && txn->br[b].rang);
-	f.retry_after_s = -1;
-	if(uac->reply != NULL && uac->reply != FAKED_REPLY) {
-		f.retry_after_s = gwf_sip_retry_after(uac->reply->buf, uac->reply->len);
-		reason = uac->reply->first_line.u.reply.reason;
-	}
+	/* What failed, how, and what the rules make of it. */
+	gwf_read_failure(t, txn, b, &f, &reason);
 	v = gwf_cls_classify(&_gwf_cfg.cls, &f);
 	gwf_count_failure(&f, v);
 
 	/* The branch map names the gateway exactly; the xavp head is the same
 	 * gateway unless the script moved it. */
 	idx = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].gw : -1;
+	trial = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].trial : 0;
 	if(idx < 0)
 		idx = gwf_gw_lookup(set, &uri);
 	txn->last.code = f.code;
@@ -467,133 +519,56 @@ static int gwf_failover_run(sip_msg_t *msg)
 	txn->last.gw = idx;
 	txn->last.delay = -1;
 	txn->last.end = GWF_END_NONE;
-	if(idx >= 0 && !(b < GWF_TXN_MAX_BRANCHES && txn->br[b].done)) {
-		if(b < GWF_TXN_MAX_BRANCHES)
-			txn->br[b].done = 1;
-		eject_ms = _gwf_cfg.brk.open_ms;
-		if(f.retry_after_s >= 0) {
-			eject_ms = (uint32_t)f.retry_after_s;
-			if(eject_ms < _gwf_cfg.retry_after_min_s)
-				eject_ms = _gwf_cfg.retry_after_min_s;
-			if(eject_ms > _gwf_cfg.retry_after_max_s)
-				eject_ms = _gwf_cfg.retry_after_max_s;
-			eject_ms *= 1000u;
-		}
-		gwf_gw_failure(idx, b < GWF_TXN_MAX_BRANCHES ? txn->br[b].trial : 0, &f,
-				v.health, eject_ms);
-	}
+	/* A 2xx of the same branch may be credited at this very moment (its
+	 * callback runs before the reply lock): the outcome goes to whichever
+	 * claims the branch first. */
+	if(idx >= 0 && (b >= GWF_TXN_MAX_BRANCHES || gwf_claim(&txn->br[b].done)))
+		gwf_gw_failure(idx, trial, &f, v.health,
+				gwf_plan_eject_ms(
+						&_gwf_cfg.plan, f.retry_after_s, _gwf_cfg.brk.open_ms));
 	LM_DBG("[%u:%u] %.*s failed with %d%s: %s, %s (attempt %u)\n",
 			t->hash_index, t->label, uri.len, uri.s, f.code,
 			f.local_timeout ? " (local timeout)" : "",
 			gwf_action_name(v.action), gwf_health_name(v.health),
-			txn->attempts);
+			txn->call.attempts);
 
-	if(v.action == GWF_ACT_STOP) {
+	hn.action = v.action;
+	hn.set = set;
+	hn.uri = &uri;
+	plan = gwf_plan_next(&_gwf_cfg.plan, &txn->call, v.action,
+			t->nr_of_outgoings, gwf_now_ms(),
+			(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16), gwf_has_next,
+			&hn);
+	if(plan.end == GWF_END_STOP) {
 		gwf_end_call(txn, GWF_END_STOP);
 		return GWF_RC_STOP;
 	}
-
-	/* Limits, decided now so the caller is not kept waiting for nothing.
-	 * Returning lets tm relay the gateway's failure upstream. */
-	now = gwf_now_ms();
-	left = gwf_budget_left(txn, now);
-	if(txn->attempts >= _gwf_cfg.max_attempts || left < GWF_MIN_ATTEMPT_MS) {
-		end = txn->attempts >= _gwf_cfg.max_attempts ? GWF_END_ATTEMPTS
-													 : GWF_END_BUDGET;
+	if(plan.end != GWF_END_NONE) {
 		LM_INFO("[%u:%u] no further attempt: %s\n", t->hash_index, t->label,
-				gwf_end_name(end));
+				gwf_end_name(plan.end));
 		goto exhausted;
 	}
-	has_next = 0;
-	if(v.action == GWF_ACT_RETRY)
-		has_next = gwf_candidate_ok(set, &uri);
-	if(!has_next)
-		has_next = gwf_ds_any_after_head(gwf_candidate_ok);
-	if(!has_next) {
-		LM_INFO("[%u:%u] no healthy gateway left\n", t->hash_index, t->label);
-		end = GWF_END_GATEWAYS;
-		goto exhausted;
-	}
+	txn->call.prev_delay_ms = plan.delay_ms;
+	txn->last.delay = (int32_t)plan.delay_ms;
 
-	delay = gwf_backoff_ms(&_gwf_cfg.backoff, txn->attempts - 1u,
-			txn->prev_delay_ms,
-			(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16));
-	txn->prev_delay_ms = delay;
-	if(left != UINT32_MAX && (uint64_t)delay + GWF_MIN_ATTEMPT_MS > left) {
-		LM_INFO("[%u:%u] no further attempt: delay %u ms exceeds the time"
-				" budget\n",
-				t->hash_index, t->label, delay);
-		end = GWF_END_BUDGET;
-		goto exhausted;
-	}
-	/* Each suspension costs a blind branch, each attempt a branch. */
-	if(delay > 0 && (unsigned)t->nr_of_outgoings + 2 > sr_dst_max_branches) {
-		LM_INFO("[%u:%u] no further attempt: max_branches reached\n",
-				t->hash_index, t->label);
-		end = GWF_END_ATTEMPTS;
-		goto exhausted;
-	}
-	txn->last.delay = (int32_t)delay;
-	fr_idx = (int)uac->on_failure;
-
-	if(delay == 0) {
-		rc = gwf_forward_next(msg, txn, v.action, fr_idx);
-		if(rc > 0)
-			return GWF_RC_FORWARDED;
-		/* -2, a send error, is counted where it happened */
-		end = rc == -1 ? GWF_END_GATEWAYS : GWF_END_NONE;
-		goto exhausted;
-	}
-
-	it = shm_malloc(sizeof(*it));
-	if(it == NULL) {
-		SHM_MEM_ERROR_FMT("resume item\n");
-		return GWF_RC_ERROR;
-	}
-	memset(it, 0, sizeof(*it));
-	it->due_ms = now + delay;
-	it->fr_idx = fr_idx;
-	it->action = v.action;
-	it->last_code = f.code;
-	if(reason.len > 0)
-		snprintf(it->last_reason, sizeof(it->last_reason), "%.*s",
-				reason.len < GWF_REASON_MAX ? reason.len : GWF_REASON_MAX - 1,
-				reason.s);
-	else
-		snprintf(it->last_reason, sizeof(it->last_reason), "%s",
-				f.local_timeout ? "Request Timeout" : "Gateway Failure");
-	/* The blind branch t_suspend() adds times out after fr_timer: make it
-	 * outlive the delay, and restore fr_timer on resume. */
-	fr_ticks = t->fr_timeout;
-	it->fr_ticks = fr_ticks;
-	_gwf_tmb.set_fr(msg, 0, delay + GWF_BLIND_MARGIN_MS);
-	/* before suspending: a CANCEL may come in the moment after */
-	txn->suspended = 1;
-	rc = _gwf_tmb.t_suspend(msg, &ti, &tl);
-	if(rc != 0) {
-		/* 1: cancelled meanwhile; <0: already replied or error */
-		txn->suspended = 0;
-		t->fr_timeout = fr_ticks;
-		shm_free(it);
-		if(rc == 1)
-			return GWF_RC_CANCELED;
-		LM_ERR("[%u:%u] cannot suspend the transaction (%d)\n", t->hash_index,
-				t->label, rc);
-		return GWF_RC_ERROR;
-	}
-	it->tindex = ti;
-	it->tlabel = tl;
-	gwf_queue_push(it);
-	LM_DBG("[%u:%u] re-forward in %u ms\n", ti, tl, delay);
-	return GWF_RC_SUSPENDED;
+	if(plan.delay_ms > 0)
+		return gwf_suspend(msg, t, txn, &f, v.action, &reason, plan.delay_ms,
+				(int)t->uac[b].on_failure);
+	rc = gwf_forward_next(msg, txn, v.action, (int)t->uac[b].on_failure);
+	if(rc > 0)
+		return GWF_RC_FORWARDED;
+	/* -2, a send error, is counted where it happened */
+	plan.end = rc == -1 ? GWF_END_GATEWAYS : GWF_END_NONE;
 
 exhausted:
-	gwf_end_call(txn, end);
-	if(_gwf_exhausted_code != 0
-			&& _gwf_tmb.t_reply(msg, (unsigned int)_gwf_exhausted_code,
-					   _gwf_exhausted_reason)
+	gwf_end_call(txn, plan.end);
+	/* Returning lets tm relay the gateway's failure upstream, unless
+	 * exhausted_code says what to send. */
+	if(_gwf_cfg.exhausted_code != 0
+			&& _gwf_tmb.t_reply(msg, (unsigned int)_gwf_cfg.exhausted_code,
+					   (char *)_gwf_cfg.exhausted_reason)
 					   < 0)
-		LM_ERR("cannot send the final %d reply\n", _gwf_exhausted_code);
+		LM_ERR("cannot send the final %d reply\n", _gwf_cfg.exhausted_code);
 	return GWF_RC_EXHAUSTED;
 }
 
@@ -627,7 +602,7 @@ int gwf_resume(sip_msg_t *msg)
 	t->fr_timeout = it->fr_ticks;
 	txn = gwf_txn_get(t);
 	if(txn != NULL)
-		txn->suspended = 0;
+		gwf_unclaim(&txn->suspended);
 	if(txn == NULL) {
 		LM_CRIT("BUG: [%u:%u] resumed transaction is not tracked\n",
 				t->hash_index, t->label);
@@ -635,7 +610,8 @@ int gwf_resume(sip_msg_t *msg)
 		gwf_reply_exhausted(msg, 500, "Server Internal Error");
 		return 0;
 	}
-	if(gwf_budget_left(txn, gwf_now_ms()) < GWF_MIN_ATTEMPT_MS) {
+	if(gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms())
+			< GWF_PLAN_MIN_ATTEMPT_MS) {
 		LM_INFO("[%u:%u] no further attempt: time budget\n", t->hash_index,
 				t->label);
 		gwf_end_call(txn, GWF_END_BUDGET);
@@ -696,6 +672,6 @@ static void gwf_resume_loop(void)
 		if(t < next)
 			next = t;
 		now = gwf_now_ms();
-		gwf_wake_wait(&_gwf_resume_wake, next > now ? (int)(next - now) : 0);
+		gwf_wake_wait(gwf_wake_resume(), next > now ? (int)(next - now) : 0);
 	}
 }

@@ -41,18 +41,10 @@ int gwf_failover(sip_msg_t *msg);
 struct gwf_txn;
 struct gwf_txn *gwf_tm_current_txn(void);
 
-/* The resume process's wake-up: signal it when giving that process work
- * due before its current deadline (a new OPEN deadline, an event). */
-struct gwf_wake *gwf_tm_resume_wake(void);
-
 /* Calls waiting for their delay now. Any process. */
 unsigned gwf_tm_pending(void);
 
 /* Internal: runs inside t_continue() in the resume process. */
 int gwf_resume(sip_msg_t *msg);
-
-/* The final reply sent when a call runs out of gateways after a delay, or
- * always when <code> is not 0 (modparams exhausted_code/_reason). */
-void gwf_tm_set_exhausted_reply(int code, const char *reason);
 
 #endif

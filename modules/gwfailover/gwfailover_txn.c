@@ -12,6 +12,7 @@
 #include "core/mem/shm_mem.h"
 #include "core/parser/msg_parser.h"
 
+#include "gwf_claim.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_gw.h"
@@ -62,7 +63,7 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 		return;
 	}
 	memset(txn, 0, sizeof(*txn));
-	txn->start_ms = gwf_now_ms();
+	txn->call.start_ms = gwf_now_ms();
 	txn->last.delay = -1;
 	txn->last.gw = -1;
 	txn->last.rule = -1;
@@ -86,22 +87,6 @@ int gwf_txn_init(struct tm_binds *tmb)
 		return -1;
 	}
 	return 0;
-}
-
-const char *gwf_end_name(gwf_end_t e)
-{
-	switch(e) {
-		case GWF_END_STOP:
-			return "stop rule";
-		case GWF_END_ATTEMPTS:
-			return "attempt limit";
-		case GWF_END_BUDGET:
-			return "time budget";
-		case GWF_END_GATEWAYS:
-			return "no healthy gateway";
-		default:
-			return NULL;
-	}
 }
 
 gwf_txn_t *gwf_txn_get(struct cell *t)
@@ -140,11 +125,13 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	}
 	txn->br[b].gw = gw;
 	txn->br[b].trial = trial;
-	txn->br[b].done = 0;
-	txn->br[b].rang = 0;
-	txn->br[b].heard = 0;
-	if(gw >= 0)
-		txn->attempts++;
+	/* no reply can reach a branch before it is sent */
+	gwf_claim_store(&txn->br[b].done, 0);
+	gwf_claim_store(&txn->br[b].rang, 0);
+	gwf_claim_store(&txn->br[b].heard, 0);
+	/* Every forward is an attempt, tracked gateway or not: a gateway the
+	 * table has no room for (max_gateways) still uses up max_attempts. */
+	txn->call.attempts++;
 }
 
 static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
@@ -162,43 +149,40 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			b = _gwf_txn_tmb->t_gett_branch();
 			if(b < 0 || b >= GWF_TXN_MAX_BRANCHES)
 				break;
+			/* Runs before tm's reply lock, in any worker, possibly for
+			 * two copies of one reply at once: every flag is claimed. */
 			/* any reply, 100 included: the gateway is alive */
-			if(!txn->br[b].heard) {
-				txn->br[b].heard = 1;
-				if(txn->br[b].gw >= 0)
-					gwf_gw_heard(txn->br[b].gw);
-			}
+			if(!gwf_claimed(&txn->br[b].heard) && gwf_claim(&txn->br[b].heard)
+					&& txn->br[b].gw >= 0)
+				gwf_gw_heard(txn->br[b].gw);
 			/* 18x (not 100, which is hop-by-hop): the callee was reached,
 			 * so a later local timeout means nobody answered. */
 			if(ps->code > 100 && ps->code < 200)
-				txn->br[b].rang = 1;
+				gwf_claim_store(&txn->br[b].rang, 1);
 			/* A 2xx the gateway sent (received replies only: tm's own
-			 * are never RESPONSE_IN) is its success, once per branch
-			 * (UDP retransmissions come again). Taken here rather than
-			 * when relayed: one callback type per reply is cheaper. */
+			 * are never RESPONSE_IN) is its success, once per branch:
+			 * UDP retransmissions come again, and a local timeout of the
+			 * branch may be classified at the same moment. Taken here
+			 * rather than when relayed: one callback type per reply is
+			 * cheaper. */
 			if(ps->code >= 200 && ps->code < 300 && txn->br[b].gw >= 0
-					&& !txn->br[b].done) {
-				txn->br[b].done = 1;
+					&& gwf_claim(&txn->br[b].done))
 				gwf_gw_success(txn->br[b].gw, txn->br[b].trial);
-			}
 			break;
 		case TMCB_E2ECANCEL_IN:
 			/* tm answers 487 itself and the resume finds the call gone;
-			 * only here can a CANCEL during the delay be counted. */
-			if(txn->suspended) {
-				txn->suspended = 0;
+			 * only here can a CANCEL during the delay be counted. The
+			 * resume process clears the flag too: one of them wins. */
+			if(gwf_unclaim(&txn->suspended))
 				gwf_stat_inc(GWF_ST_CANCELED);
-			}
 			break;
 		case TMCB_DESTROY:
 			/* Trial slots of branches whose outcome never reached us
 			 * (CANCEL, script not calling gwf_failover()) go back. */
 			for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++) {
 				if(txn->br[i].gw >= 0 && txn->br[i].trial != 0
-						&& !txn->br[i].done) {
-					txn->br[i].done = 1;
+						&& gwf_claim(&txn->br[i].done))
 					gwf_gw_neutral(txn->br[i].gw, txn->br[i].trial);
-				}
 			}
 			break;
 	}

@@ -15,27 +15,21 @@
 
 #include "modules/tm/tm_load.h"
 
+#include "gwf_plan.h"
+
 /* tm's hard limit on branches per transaction (MAX_BRANCHES_LIMIT). */
 #define GWF_TXN_MAX_BRANCHES 32
 
+/* A branch's flags are one byte each so they can be claimed atomically
+ * (gwf_claim.h): see gwf_txn_t. */
 typedef struct gwf_txn_branch
 {
 	int32_t gw;		/* gateway table slot; -1: not a dispatcher gateway */
 	uint32_t trial; /* breaker trial token (0: none) */
-	uint8_t done;	/* outcome already recorded */
+	uint8_t done;	/* outcome recorded (claimed once) */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
-	uint8_t heard;	/* any reply was received */
+	uint8_t heard;	/* any reply was received (claimed once) */
 } gwf_txn_branch_t;
-
-/* Why a call gets no further attempt (for $gwf(reason)). */
-typedef enum gwf_end
-{
-	GWF_END_NONE = 0,
-	GWF_END_STOP,	  /* a 'stop' rule */
-	GWF_END_ATTEMPTS, /* max_attempts or core max_branches */
-	GWF_END_BUDGET,	  /* time_budget_ms */
-	GWF_END_GATEWAYS  /* no healthy gateway left */
-} gwf_end_t;
 
 /* The module's last decision on a call, for $gwf() in later routes. */
 typedef struct gwf_txn_decision
@@ -50,14 +44,21 @@ typedef struct gwf_txn_decision
 } gwf_txn_decision_t;
 
 /* State of one INVITE transaction, in shm, freed with the transaction.
- * Touched from failure_route, the resume process and tm callbacks of the
- * same transaction, which tm serialises with its reply lock. */
+ *
+ * Who touches it: the forward hook (TMCB_REQUEST_FWDED), failure_route and
+ * the resume process run under the transaction's reply lock (t_continue()
+ * takes it) or before the branch they write is sent, so they are
+ * serialised. TMCB_RESPONSE_IN and TMCB_E2ECANCEL_IN are not: tm runs them
+ * before it takes the reply lock, in whichever worker received the
+ * message, at the same time as each other (two copies of one 2xx) and as
+ * failure_route. Everything those two callbacks write is a one-byte flag
+ * claimed or stored atomically (gwf_claim.h): a branch's outcome (done) is
+ * recorded by exactly one of a 2xx, its failure and TMCB_DESTROY, and a
+ * suspended call is resumed or counted as cancelled exactly once. */
 typedef struct gwf_txn
 {
-	uint64_t start_ms;		/* when the transaction was created */
-	uint32_t prev_delay_ms; /* last delay before a re-forward */
-	uint16_t attempts;		/* forwards to gateways so far */
-	uint8_t suspended;		/* waiting for its delay in the resume queue */
+	gwf_call_t call;   /* start, attempts, previous delay */
+	uint8_t suspended; /* waiting for its delay (cleared once) */
 	gwf_txn_decision_t last;
 	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
 } gwf_txn_t;
@@ -65,9 +66,6 @@ typedef struct gwf_txn
 /* Bind tm and register the global TMCB_REQUEST_IN hook. mod_init only.
  * Returns 0 or -1 (logged). */
 int gwf_txn_init(struct tm_binds *tmb);
-
-/* Name of <e> for $gwf(reason): "attempt limit", ...; NULL for NONE. */
-const char *gwf_end_name(gwf_end_t e);
 
 /* The tracking state of <t>, or NULL if <t> is not an INVITE transaction
  * created after the module loaded. */

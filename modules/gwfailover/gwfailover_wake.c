@@ -79,3 +79,18 @@ void gwf_wake_destroy(gwf_wake_t *w)
 		close(w->wfd);
 	w->rfd = w->wfd = -1;
 }
+
+static gwf_wake_t _gwf_resume_wake = GWF_WAKE_INIT;
+
+gwf_wake_t *gwf_wake_resume(void)
+{
+	if(_gwf_resume_wake.rfd < 0
+			&& gwf_wake_init(&_gwf_resume_wake, "resume process") < 0)
+		return NULL;
+	return &_gwf_resume_wake;
+}
+
+void gwf_wake_resume_destroy(void)
+{
+	gwf_wake_destroy(&_gwf_resume_wake);
+}

@@ -41,4 +41,12 @@ void gwf_wake_wait(gwf_wake_t *w, int timeout_ms);
 
 void gwf_wake_destroy(gwf_wake_t *w);
 
+/* The resume process's wake-up (gwfailover_tm.c), which the gateway table
+ * and the event routes' queue also signal: created by the first call, so
+ * every unit can ask for it in mod_init whatever the order of their inits.
+ * The first call must come before fork. Returns NULL if it cannot be
+ * created (logged). */
+gwf_wake_t *gwf_wake_resume(void);
+void gwf_wake_resume_destroy(void);
+
 #endif

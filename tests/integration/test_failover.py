@@ -431,3 +431,58 @@ def test_timeout_then_503_charges_the_second_gateway(run, proxy):
     assert "ejected for 30000 ms: 1 consecutive fault, last a timeout (408)" \
         in log
     assert "ejected for 30000 ms: 1 consecutive fault, last 503" in log
+
+
+def test_copies_of_one_2xx_credit_the_gateway_once(run, proxy):
+    """Review finding 1: tm runs the reply callback before its reply lock,
+    so copies of one 200 handled by several workers at once raced for the
+    branch's outcome. Each call must count one success, and a half-open
+    gateway needing two trial successes must not close after one call."""
+    gw = harness.Gateway(run, "gw", "uas_200_burst.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, gw.uri, 20), (1, backup.uri, 10)], CHILDREN=8,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(trial_calls=1, trial_successes=2,
+                                   delay_base_ms=0))
+    # Closed: 40 calls, six copies of each 200, eight workers.
+    res = harness.run_caller(run, "load", "uac_call.xml", k.sip_port,
+                             calls=40, rate=40, timeout=30)
+    assert res.finals() == [200] * 40
+    assert len(gw.invites()) == 40
+    assert k.rpc_value("gwfailover.get", gw.uri)["successes"] == 40
+    # Half-open, several times over: one trial success is not enough.
+    for rnd in range(4):
+        k.rpc_value("gwfailover.eject", gw.uri, 1)
+        harness.wait_until(
+            lambda: k.rpc_value("gwfailover.get", gw.uri)["state"]
+            == "half-open", 5, what="half-open")
+        res = harness.run_caller(run, "t%da" % rnd, "uac_call.xml",
+                                 k.sip_port, calls=1, timeout=20)
+        assert res.finals() == [200]
+        st = k.rpc_value("gwfailover.get", gw.uri)
+        assert st["state"] == "half-open", (rnd, st)
+        res = harness.run_caller(run, "t%db" % rnd, "uac_call.xml",
+                                 k.sip_port, calls=1, timeout=20)
+        assert res.finals() == [200]
+        assert k.rpc_value("gwfailover.get", gw.uri)["state"] == "closed"
+    assert k.rpc_value("gwfailover.get", gw.uri)["successes"] == 48
+    assert len(backup.invites()) == 0
+
+
+def test_gateways_the_table_cannot_hold_still_use_up_attempts(run, proxy):
+    """Review finding 5: a gateway beyond max_gateways is not tracked, and
+    its forward did not count as an attempt, so max_attempts never applied
+    (and the delay's attempt number wrapped to the longest delay)."""
+    gws = [reply_gw(run, "gw%d" % i, 503, "Service Unavailable")
+           for i in range(4)]
+    k = proxy([(1, g.uri, 40 - i) for i, g in enumerate(gws)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(max_gateways=1, failure_threshold=100,
+                                   max_attempts=2, delay_base_ms=20,
+                                   delay_max_ms=40))
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=3, rate=5, timeout=20, CODE=500)
+    assert res.rc == 0, res.output
+    assert res.finals() == [500, 500, 500]
+    assert [len(g.invites()) for g in gws] == [3, 3, 0, 0]
+    assert "not tracked: full (max_gateways 1)" in k.log()
