@@ -768,15 +768,24 @@ def test_webhook_status_per_url(run, proxy, listen):
 
 def test_eight_urls_each_get_every_event_in_order(run, proxy, listen):
     lis = listen()
-    urls = [lis.url("/u%d" % n) for n in range(8)]
+    paths = ["/u%d" % n for n in range(8)]
+    urls = [lis.url(p) for p in paths]
     gw = nobody()
     k = proxy([(1, gw, 20), (1, nobody(), 10)],
               MOD_PARAMS=modparams(webhook_url=urls))
     k.rpc("gwfailover.eject", gw)
-    reqs = lis.wait_requests(8, 5)
-    assert [r.path for r in reqs] == ["/u%d" % n for n in range(8)]
-    assert len(set(r.body for r in reqs)) == 1
-    settle(lambda: wh_stats(k), wh(webhook_queued=1, webhook_sent=8))
+    k.rpc("gwfailover.restore", gw)
+    reqs = lis.wait_requests(16, 5)
+    # The URLs are delivered independently, at once: their requests may
+    # interleave in any order, but each URL gets both events, in order,
+    # and every URL the same bytes for one event.
+    by_path = dict((p, [r for r in reqs if r.path == p]) for p in paths)
+    for p in paths:
+        assert [parse_event(r)["event"] for r in by_path[p]] == [
+            "gateway_manual_eject", "gateway_manual_restore"], p
+    for n in range(2):
+        assert len(set(by_path[p][n].body for p in paths)) == 1
+    settle(lambda: wh_stats(k), wh(webhook_queued=2, webhook_sent=16))
     assert [e["url"] for e in status(k)["urls"]] == urls
 
 
