@@ -7,7 +7,8 @@ gwfailover module, and prints the SIP call rate sustained in each:
   none     no webhook_url (webhooks off)
   hanging  webhook_url pointing at a listener that accepts every connection,
            reads the request and never answers (each post waits for
-           webhook_timeout_ms, the queue fills, events are dropped)
+           webhook_timeout_ms; the URL's backlog grows and, once full,
+           drops its oldest events)
 
 Load: sipp places --calls calls at --rate calls/s to a set whose primary
 answers 503 and whose backup answers 200. With failure_threshold 1 and

@@ -62,9 +62,9 @@ static counter_def_t _gwf_cnt_defs[] = {
 	{&_gwf_cnt[GWF_ST_WEBHOOK_RETRIED], "webhook_retried", 0, 0, 0,
 		"webhook delivery retries"},
 	{&_gwf_cnt[GWF_ST_WEBHOOK_DROPPED], "webhook_dropped", 0, 0, 0,
-		"events dropped: webhook queue full"},
+		"events dropped: webhook queue and every URL backlog full"},
 	{&_gwf_cnt[GWF_ST_WEBHOOK_FAILED], "webhook_failed", 0, 0, 0,
-		"webhook deliveries given up (per URL)"},
+		"webhook deliveries given up or dropped from a full backlog (per URL)"},
 	{&_gwf_cnt[GWF_ST_WEBHOOK_SUPPRESSED], "webhook_suppressed", 0, 0, 0,
 		"gateway events held back by the flapping rule"},
 	{0, 0, 0, 0, 0, 0}

@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/cfg/cfg_struct.h"
 #include "core/dprint.h"
 
+#include "gwfailover.h"
 #include "gwfailover_wake.h"
 
 static int gwf_wake_nonblock(int fd)
@@ -60,15 +62,44 @@ void gwf_wake_signal(gwf_wake_t *w)
 void gwf_wake_wait(gwf_wake_t *w, int timeout_ms)
 {
 	struct pollfd p;
-	char buf[64];
 
 	p.fd = w->rfd;
 	p.events = POLLIN;
 	p.revents = 0;
 	if(poll(&p, 1, timeout_ms) <= 0 || !(p.revents & POLLIN))
 		return;
+	gwf_wake_drain(w);
+}
+
+void gwf_wake_drain(gwf_wake_t *w)
+{
+	char buf[64];
+
+	/* non-blocking: a short read means the pipe is empty */
 	while(read(w->rfd, buf, sizeof(buf)) == (ssize_t)sizeof(buf))
 		;
+}
+
+void gwf_wake_loop(gwf_wake_t *w, gwf_wake_round_f round_fn,
+		gwf_wake_wait_f wait_fn, void *arg)
+{
+	uint64_t now, next;
+	int timeout_ms;
+
+	for(;;) {
+		cfg_update();
+		next = round_fn(gwf_now_ms(), arg);
+		/* the round may have taken a while: measure from its end */
+		now = gwf_now_ms();
+		if(next <= now)
+			timeout_ms = 0;
+		else if(next - now >= GWF_WAKE_MAX_SLEEP_MS)
+			timeout_ms = GWF_WAKE_MAX_SLEEP_MS;
+		else
+			timeout_ms = (int)(next - now);
+		if(wait_fn == NULL || wait_fn(w, timeout_ms, arg) < 0)
+			gwf_wake_wait(w, timeout_ms);
+	}
 }
 
 void gwf_wake_destroy(gwf_wake_t *w)

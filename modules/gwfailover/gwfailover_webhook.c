@@ -32,10 +32,6 @@
 #include "gwfailover_webhook.h"
 #include "gwfailover_whbody.h"
 
-/* The webhook process sleeps at most this long (for cfg_update()); events
- * and the end of a flapping window wake it earlier. */
-#define GWF_WH_MAX_SLEEP_MS 1000
-
 /* clang-format off */
 gwf_wh_params_t gwf_wh_params = {
 	.timeout_ms = 3000,
@@ -251,7 +247,13 @@ unsigned gwf_wh_queue_size(void)
 	return gwf_event_capacity(_gwf_wh_sink);
 }
 
-/* ---- the webhook process ---- */
+/* ---- the webhook process ----
+ *
+ * Everything below runs in the webhook process only, on its private (pkg)
+ * memory. Each receiver (URL) has a FIFO backlog of deliveries; its head is
+ * the current delivery: in flight, or waiting for its retry deadline. One
+ * libcurl multi handle drives the transfers of all URLs, at most one per
+ * URL, so a receiver that hangs holds back nobody but itself. */
 
 typedef enum gwf_wh_rc
 {
@@ -260,7 +262,40 @@ typedef enum gwf_wh_rc
 	GWF_WH_GIVEUP /* 3xx, 4xx, or a local error */
 } gwf_wh_rc_t;
 
-static CURL *_gwf_wh_curl[GWF_WH_MAX_URLS]; /* one per URL: keep-alive */
+/* One event as posted: body, signature header and the other headers,
+ * built once and shared by the deliveries to every URL. */
+typedef struct gwf_wh_body
+{
+	unsigned refs;			 /* deliveries still using it */
+	char *json;				 /* from gwf_wh_body(): free() */
+	size_t len;				 /* of json */
+	struct curl_slist *hdrs; /* request headers */
+	const char *what;		 /* event name, for the log */
+} gwf_wh_body_t;
+
+/* A delivery of a body to one URL, queued in that URL's backlog. */
+typedef struct gwf_wh_item
+{
+	gwf_wh_body_t *body;
+	struct gwf_wh_item *next;
+} gwf_wh_item_t;
+
+/* The delivery state of one URL. */
+typedef struct gwf_wh_rcv
+{
+	int i;	 /* index of the URL: _gwf_wh_urls[i], status st[i] */
+	CURL *h; /* one easy handle per URL, reused: keep-alive */
+	gwf_wh_item_t *head, *tail;
+	unsigned len;		 /* deliveries in the backlog, the head included */
+	int in_flight;		 /* the head's transfer is in the multi handle */
+	int attempt;		 /* of the head: 0 for the first try */
+	uint64_t due_ms;	 /* the head starts then (monotonic; 0: now) */
+	uint64_t overflowed; /* pending deliveries dropped since it was full */
+	char errbuf[CURL_ERROR_SIZE];
+} gwf_wh_rcv_t;
+
+static CURLM *_gwf_wh_multi = NULL;
+static gwf_wh_rcv_t _gwf_wh_rcv[GWF_WH_MAX_URLS];
 static uint64_t _gwf_wh_seq = 0;
 
 /* Per-gateway flapping state (process-local). */
@@ -301,127 +336,328 @@ static void gwf_wh_count(int i, int retried, int failed)
 	lock_release(&_gwf_wh_shm->lock);
 }
 
-/* One POST of <body> to URL <i>. */
-static gwf_wh_rc_t gwf_wh_post(int i, const char *body, const char *sig)
+static void gwf_wh_body_unref(gwf_wh_body_t *b)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	char err[GWF_WH_ERR_MAX];
-	struct curl_slist *hdrs = NULL;
-	char sighdr[GWF_WH_SIG_MAX + 40];
-	CURL *h = _gwf_wh_curl[i];
+	if(b == NULL || --b->refs > 0)
+		return;
+	curl_slist_free_all(b->hdrs);
+	free(b->json);
+	pkg_free(b);
+}
+
+/* Append header <h> to <*l>. Returns 0, or -1 (the whole list freed). */
+static int gwf_wh_hdr(struct curl_slist **l, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(*l, h);
+
+	if(n == NULL) {
+		curl_slist_free_all(*l);
+		*l = NULL;
+		return -1;
+	}
+	*l = n;
+	return 0;
+}
+
+/* The body of <ev> with its next id, signed with webhook_secret if set,
+ * and its headers, with one reference: the caller's. NULL if it cannot be
+ * built (logged; an event that would have to go unsigned counts in
+ * webhook_failed). */
+static gwf_wh_body_t *gwf_wh_body_new(const gwf_event_t *ev, uint32_t sup)
+{
+	char id[48], sig[GWF_WH_SIG_MAX], sighdr[GWF_WH_SIG_MAX + 40];
+	const char *secret = gwf_wh_params.secret;
+	int with_sig = secret != NULL && *secret != '\0';
+	gwf_wh_body_t *b;
+
+	b = pkg_malloc(sizeof(*b));
+	if(b == NULL) {
+		PKG_MEM_ERROR;
+		return NULL;
+	}
+	memset(b, 0, sizeof(*b));
+	b->refs = 1;
+	b->what = gwf_wh_event_name(ev);
+	snprintf(id, sizeof(id), "%s-%llu", _gwf_wh_instance,
+			(unsigned long long)++_gwf_wh_seq);
+	b->json = gwf_wh_body(ev, id, _gwf_wh_node, sup);
+	if(b->json == NULL)
+		goto error;
+	b->len = strlen(b->json);
+	if(with_sig && gwf_wh_sign(secret, b->json, b->len, sig) < 0) {
+		/* never post unsigned when receivers expect a signature */
+		gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
+		goto error;
+	}
+	if(with_sig)
+		snprintf(sighdr, sizeof(sighdr), "X-Gwfailover-Signature: %s", sig);
+	if(gwf_wh_hdr(&b->hdrs, "Content-Type: application/json") < 0
+			|| gwf_wh_hdr(&b->hdrs, "User-Agent: gwfailover/" GWF_VERSION) < 0
+			|| gwf_wh_hdr(&b->hdrs, "Expect:") < 0
+			|| (with_sig && gwf_wh_hdr(&b->hdrs, sighdr) < 0)) {
+		LM_ERR("webhook: out of memory for the headers of %s\n", b->what);
+		goto error;
+	}
+	return b;
+error:
+	free(b->json);
+	pkg_free(b);
+	return NULL;
+}
+
+/* Take the head of <r>'s backlog off: its delivery is over. */
+static void gwf_wh_pop_head(gwf_wh_rcv_t *r)
+{
+	gwf_wh_item_t *it = r->head;
+
+	r->head = it->next;
+	if(r->head == NULL)
+		r->tail = NULL;
+	r->len--;
+	r->attempt = 0;
+	r->due_ms = 0;
+	gwf_wh_body_unref(it->body);
+	pkg_free(it);
+	if(r->len == 0 && r->overflowed > 0) {
+		LM_NOTICE("webhook %s: caught up; %llu pending deliveries were"
+				  " dropped\n",
+				_gwf_wh_urls[r->i], (unsigned long long)r->overflowed);
+		r->overflowed = 0;
+	}
+}
+
+/* <r>'s backlog holds more than webhook_queue_size: drop its oldest
+ * pending delivery, the one right after the head (the head is being
+ * delivered and finishes first). A delivery never made counts as given up
+ * for this URL: webhook_failed, like one whose retries ran out. */
+static void gwf_wh_drop_oldest(gwf_wh_rcv_t *r)
+{
+	gwf_wh_item_t *it = r->head->next;
+
+	r->head->next = it->next;
+	if(r->tail == it)
+		r->tail = r->head;
+	r->len--;
+	if(r->overflowed++ == 0)
+		LM_WARN("webhook %s: more than %d deliveries waiting; dropping the"
+				" oldest pending ones until it catches up\n",
+				_gwf_wh_urls[r->i], gwf_wh_params.queue_size);
+	gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
+	gwf_wh_count(r->i, 0, 1);
+	gwf_wh_body_unref(it->body);
+	pkg_free(it);
+}
+
+/* Queue a delivery of <b> to <r>. */
+static void gwf_wh_enqueue(gwf_wh_rcv_t *r, gwf_wh_body_t *b)
+{
+	gwf_wh_item_t *it = pkg_malloc(sizeof(*it));
+
+	if(it == NULL) {
+		PKG_MEM_ERROR;
+		gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
+		gwf_wh_count(r->i, 0, 1);
+		return;
+	}
+	it->body = b;
+	it->next = NULL;
+	b->refs++;
+	if(r->tail != NULL)
+		r->tail->next = it;
+	else
+		r->head = it;
+	r->tail = it;
+	if(++r->len > (unsigned)gwf_wh_params.queue_size)
+		gwf_wh_drop_oldest(r);
+}
+
+/* Queue <ev> for every URL, in URL order. */
+static void gwf_wh_deliver(const gwf_event_t *ev, uint32_t suppressed)
+{
+	gwf_wh_body_t *b = gwf_wh_body_new(ev, suppressed);
+	int i;
+
+	if(b == NULL)
+		return;
+	for(i = 0; i < _gwf_wh_nurls; i++)
+		gwf_wh_enqueue(&_gwf_wh_rcv[i], b);
+	gwf_wh_body_unref(b); /* each queued delivery holds its own */
+}
+
+/* Can some URL take one more delivery? While none can, events stay in the
+ * shared queue (which then drops new ones: webhook_dropped). */
+static int gwf_wh_room(void)
+{
+	int i;
+
+	for(i = 0; i < _gwf_wh_nurls; i++)
+		if(_gwf_wh_rcv[i].len < (unsigned)gwf_wh_params.queue_size)
+			return 1;
+	return 0;
+}
+
+/* The attempt at the head of <r> ended with <rc> (status noted): sent,
+ * retried at a deadline, or given up. */
+static void gwf_wh_outcome(gwf_wh_rcv_t *r, gwf_wh_rc_t rc)
+{
 	const gwf_wh_params_t *p = &gwf_wh_params;
-	gwf_wh_rc_t rc;
-	CURLcode cc;
-	long http = 0;
+	uint64_t wait;
+
+	if(rc == GWF_WH_SENT) {
+		gwf_stat_inc(GWF_ST_WEBHOOK_SENT);
+		gwf_wh_pop_head(r);
+		return;
+	}
+	if(rc == GWF_WH_RETRY && r->attempt < p->retries) {
+		/* base * 2^attempt, capped */
+		wait = (uint64_t)p->retry_base_ms
+			   << (r->attempt < 30 ? r->attempt : 30);
+		if(wait > (uint64_t)p->retry_max_ms)
+			wait = (uint64_t)p->retry_max_ms;
+		gwf_stat_inc(GWF_ST_WEBHOOK_RETRIED);
+		gwf_wh_count(r->i, 1, 0);
+		r->attempt++;
+		r->due_ms = gwf_now_ms() + wait;
+		return;
+	}
+	gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
+	gwf_wh_count(r->i, 0, 1);
+	LM_WARN("webhook %s: %s not delivered after %d attempt%s: %s\n",
+			_gwf_wh_urls[r->i], r->head->body->what, r->attempt + 1,
+			r->attempt ? "s" : "", _gwf_wh_shm->st[r->i].last_error);
+	gwf_wh_pop_head(r);
+}
+
+/* An attempt that could not even start: noted and given up. */
+static void gwf_wh_local_error(gwf_wh_rcv_t *r, const char *err)
+{
+	gwf_wh_note(r->i, GWF_WH_GIVEUP, 0, err);
+	LM_DBG("webhook %s: %s\n", _gwf_wh_urls[r->i], err);
+	gwf_wh_outcome(r, GWF_WH_GIVEUP);
+}
+
+/* Start the next attempt of <r>'s head: one POST, added to the multi
+ * handle. */
+static void gwf_wh_start(gwf_wh_rcv_t *r)
+{
+	const gwf_wh_params_t *p = &gwf_wh_params;
+	gwf_wh_body_t *b = r->head->body;
+	char err[GWF_WH_ERR_MAX];
+	CURLMcode mc;
+	CURL *h = r->h;
 
 	if(h == NULL) {
-		h = _gwf_wh_curl[i] = curl_easy_init();
+		h = r->h = curl_easy_init();
 		if(h == NULL) {
-			gwf_wh_note(i, GWF_WH_GIVEUP, 0, "cannot create a curl handle");
-			return GWF_WH_GIVEUP;
+			gwf_wh_local_error(r, "cannot create a curl handle");
+			return;
 		}
 	}
-	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-	hdrs = curl_slist_append(hdrs, "User-Agent: gwfailover/" GWF_VERSION);
-	hdrs = curl_slist_append(hdrs, "Expect:");
-	if(sig != NULL) {
-		snprintf(sighdr, sizeof(sighdr), "X-Gwfailover-Signature: %s", sig);
-		hdrs = curl_slist_append(hdrs, sighdr);
-	}
 	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, _gwf_wh_urls[i]);
+	r->errbuf[0] = '\0';
+	if(curl_easy_setopt(h, CURLOPT_URL, _gwf_wh_urls[r->i]) != CURLE_OK) {
+		gwf_wh_local_error(r, "curl refuses the URL");
+		return;
+	}
+	curl_easy_setopt(h, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, b->hdrs);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, b->json);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)b->len);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)p->connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, p->verify_tls ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, p->verify_tls ? 2L : 0L);
 	if(p->ca_file != NULL && *p->ca_file != '\0')
 		curl_easy_setopt(h, CURLOPT_CAINFO, p->ca_file);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
 
-	cc = curl_easy_perform(h);
-	curl_slist_free_all(hdrs);
+	mc = curl_multi_add_handle(_gwf_wh_multi, h);
+	if(mc != CURLM_OK) {
+		snprintf(err, sizeof(err), "cannot start the request: %s",
+				curl_multi_strerror(mc));
+		gwf_wh_local_error(r, err);
+		return;
+	}
+	r->in_flight = 1;
+}
+
+/* The transfer of <r> ended with <cc>: take it out of the multi handle
+ * and classify it. */
+static void gwf_wh_finished(gwf_wh_rcv_t *r, CURLcode cc)
+{
+	char err[GWF_WH_ERR_MAX];
+	gwf_wh_rc_t rc;
+	CURLMcode mc;
+	long http = 0;
+
+	mc = curl_multi_remove_handle(_gwf_wh_multi, r->h);
+	if(mc != CURLM_OK)
+		LM_ERR("webhook %s: cannot remove the finished request: %s\n",
+				_gwf_wh_urls[r->i], curl_multi_strerror(mc));
+	r->in_flight = 0;
 	if(cc != CURLE_OK) {
 		/* curl's message, cut to what the status keeps */
 		snprintf(err, sizeof(err), "%.*s", (int)sizeof(err) - 1,
-				errbuf[0] ? errbuf : curl_easy_strerror(cc));
+				r->errbuf[0] ? r->errbuf : curl_easy_strerror(cc));
 		rc = GWF_WH_RETRY;
 	} else {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &http);
+		curl_easy_getinfo(r->h, CURLINFO_RESPONSE_CODE, &http);
 		snprintf(err, sizeof(err), "HTTP %ld", http);
 		rc = (http >= 200 && http < 300)
 					 ? GWF_WH_SENT
 					 : (http >= 500 ? GWF_WH_RETRY : GWF_WH_GIVEUP);
 	}
-	gwf_wh_note(i, rc, http, err);
+	gwf_wh_note(r->i, rc, http, err);
 	if(rc != GWF_WH_SENT)
-		LM_DBG("webhook %s: %s\n", _gwf_wh_urls[i], err);
-	return rc;
+		LM_DBG("webhook %s: %s\n", _gwf_wh_urls[r->i], err);
+	gwf_wh_outcome(r, rc);
 }
 
-/* Deliver one body to URL <i>, with retries. */
-static void gwf_wh_deliver_url(
-		int i, const char *body, const char *sig, const char *what)
+/* Handle the transfers libcurl reports done. Returns how many. */
+static int gwf_wh_reap(void)
 {
-	const gwf_wh_params_t *p = &gwf_wh_params;
-	gwf_wh_rc_t rc;
-	uint64_t wait;
-	int attempt;
+	gwf_wh_rcv_t *r;
+	CURLMsg *m;
+	CURLcode cc;
+	CURL *h;
+	char *priv;
+	int left, n = 0;
 
-	for(attempt = 0;; attempt++) {
-		rc = gwf_wh_post(i, body, sig);
-		if(rc == GWF_WH_SENT) {
-			gwf_stat_inc(GWF_ST_WEBHOOK_SENT);
-			return;
+	while((m = curl_multi_info_read(_gwf_wh_multi, &left)) != NULL) {
+		if(m->msg != CURLMSG_DONE)
+			continue;
+		/* m is invalid once its handle is removed: copy first */
+		h = m->easy_handle;
+		cc = m->data.result;
+		priv = NULL;
+		curl_easy_getinfo(h, CURLINFO_PRIVATE, &priv);
+		r = (gwf_wh_rcv_t *)(void *)priv;
+		if(r == NULL || r->h != h || !r->in_flight) {
+			LM_CRIT("BUG: webhook: unknown transfer done\n");
+			curl_multi_remove_handle(_gwf_wh_multi, h);
+			continue;
 		}
-		if(rc == GWF_WH_GIVEUP || attempt >= p->retries)
-			break;
-		/* base * 2^attempt, capped */
-		wait = (uint64_t)p->retry_base_ms << (attempt < 30 ? attempt : 30);
-		if(wait > (uint64_t)p->retry_max_ms)
-			wait = (uint64_t)p->retry_max_ms;
-		gwf_stat_inc(GWF_ST_WEBHOOK_RETRIED);
-		gwf_wh_count(i, 1, 0);
-		if(wait > 0)
-			usleep((useconds_t)(wait * 1000u));
+		gwf_wh_finished(r, cc);
+		n++;
 	}
-	gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
-	gwf_wh_count(i, 0, 1);
-	LM_WARN("webhook %s: %s not delivered after %d attempt%s: %s\n",
-			_gwf_wh_urls[i], what, attempt + 1, attempt ? "s" : "",
-			_gwf_wh_shm->st[i].last_error);
+	return n;
 }
 
-/* Post <ev> to every URL, in URL order. */
-static void gwf_wh_deliver(const gwf_event_t *ev, uint32_t suppressed)
+/* Start every URL whose head is due at <now> and not in flight. */
+static void gwf_wh_start_due(uint64_t now)
 {
-	char id[48], sig[GWF_WH_SIG_MAX];
-	const char *secret = gwf_wh_params.secret;
-	char *body;
-	int i, signed_ok = 0;
+	gwf_wh_rcv_t *r;
+	int i;
 
-	snprintf(id, sizeof(id), "%s-%llu", _gwf_wh_instance,
-			(unsigned long long)++_gwf_wh_seq);
-	body = gwf_wh_body(ev, id, _gwf_wh_node, suppressed);
-	if(body == NULL)
-		return;
-	if(secret != NULL && *secret != '\0')
-		signed_ok = gwf_wh_sign(secret, body, strlen(body), sig) == 0;
-	if(secret != NULL && *secret != '\0' && !signed_ok) {
-		/* never post unsigned when receivers expect a signature */
-		gwf_stat_inc(GWF_ST_WEBHOOK_FAILED);
-		free(body);
-		return;
+	for(i = 0; i < _gwf_wh_nurls; i++) {
+		r = &_gwf_wh_rcv[i];
+		/* a local error gives the head up: the next one may start */
+		while(r->head != NULL && !r->in_flight && r->due_ms <= now)
+			gwf_wh_start(r);
 	}
-	for(i = 0; i < _gwf_wh_nurls; i++)
-		gwf_wh_deliver_url(
-				i, body, signed_ok ? sig : NULL, gwf_wh_event_name(ev));
-	free(body);
 }
 
 static gwf_wh_flapent_t *gwf_wh_flap_get(const gwf_event_t *ev)
@@ -498,43 +734,87 @@ static void gwf_wh_handle(const gwf_event_t *ev, uint64_t now)
 	}
 }
 
-/* How long the loop may sleep at <now>: until the first held event is
- * due, at most GWF_WH_MAX_SLEEP_MS. */
-static int gwf_wh_sleep_ms(uint64_t now)
+/* When the loop must run again after <now>: the first retry deadline,
+ * held event due, or libcurl timeout (gwf_wake_loop() caps it). */
+static uint64_t gwf_wh_next_due(uint64_t now)
 {
-	uint64_t next = now + GWF_WH_MAX_SLEEP_MS, t;
+	uint64_t next = UINT64_MAX, t;
+	gwf_wh_rcv_t *r;
+	long curl_ms = -1;
 	int i;
 
+	for(i = 0; i < _gwf_wh_nurls; i++) {
+		r = &_gwf_wh_rcv[i];
+		if(r->head != NULL && !r->in_flight && r->due_ms < next)
+			next = r->due_ms;
+	}
 	for(i = 0; i < _gwf_wh_nflaps; i++) {
 		t = gwf_flap_next_due(&_gwf_wh_flaps[i].f, &_gwf_wh_flapcfg);
 		if(t < next)
 			next = t;
 	}
-	return next > now ? (int)(next - now) : 0;
+	if(curl_multi_timeout(_gwf_wh_multi, &curl_ms) == CURLM_OK && curl_ms >= 0
+			&& now + (uint64_t)curl_ms < next)
+		next = now + (uint64_t)curl_ms;
+	return next;
 }
 
-static void gwf_wh_loop(void)
+/* One round of the webhook process (gwf_wake_loop()): held events that
+ * are due, new events into the backlogs, due attempts started, libcurl
+ * driven; again while transfers end (each frees its URL for the next
+ * delivery). */
+static uint64_t gwf_wh_round(uint64_t now, void *arg)
 {
+	static int perform_failed = 0;
 	gwf_event_t ev;
-	uint64_t now;
+	CURLMcode mc;
+	int running;
 
-	_gwf_wh_flapcfg.window_ms = (uint64_t)gwf_wh_params.flap_window_s * 1000u;
-	_gwf_wh_flapcfg.max = (uint32_t)gwf_wh_params.flap_max;
 	for(;;) {
-		cfg_update();
-		now = gwf_now_ms();
 		gwf_wh_flap_flush(now);
-		if(gwf_event_pop(_gwf_wh_sink, &ev) == 0) {
+		while(gwf_wh_room() && gwf_event_pop(_gwf_wh_sink, &ev) == 0)
 			gwf_wh_handle(&ev, now);
-			continue;
+		gwf_wh_start_due(now);
+		mc = curl_multi_perform(_gwf_wh_multi, &running);
+		if(mc != CURLM_OK && !perform_failed) {
+			perform_failed = 1; /* once: it would repeat every round */
+			LM_ERR("webhook: curl_multi_perform failed: %s\n",
+					curl_multi_strerror(mc));
 		}
-		gwf_wake_wait(&_gwf_wh_wake, gwf_wh_sleep_ms(gwf_now_ms()));
+		if(gwf_wh_reap() == 0)
+			break;
+		now = gwf_now_ms();
 	}
+	return gwf_wh_next_due(now);
+}
+
+/* Sleep in curl_multi_poll(): on the sockets of the transfers in flight
+ * and on the wake-up pipe, which events signal. */
+static int gwf_wh_wait(gwf_wake_t *w, int timeout_ms, void *arg)
+{
+	static int poll_failed = 0;
+	struct curl_waitfd fd;
+	CURLMcode mc;
+
+	fd.fd = w->rfd;
+	fd.events = CURL_WAIT_POLLIN;
+	fd.revents = 0;
+	mc = curl_multi_poll(_gwf_wh_multi, &fd, 1, timeout_ms, NULL);
+	if(mc != CURLM_OK) {
+		if(!poll_failed) {
+			poll_failed = 1; /* once: it would repeat every round */
+			LM_ERR("webhook: curl_multi_poll failed: %s\n",
+					curl_multi_strerror(mc));
+		}
+		return -1;
+	}
+	gwf_wake_drain(w);
+	return 0;
 }
 
 int gwf_wh_child_init(int rank)
 {
-	int pid;
+	int pid, i;
 
 	if(rank != PROC_MAIN || _gwf_wh_sink == NULL)
 		return 0;
@@ -546,8 +826,20 @@ int gwf_wh_child_init(int rank)
 	if(pid == 0) {
 		if(cfg_child_init() != 0)
 			exit(-1);
-		gwf_wh_loop(); /* never returns */
-		exit(0);
+		/* Without a multi handle nothing can be sent: exit (Kamailio then
+		 * stops, as for any process that ends) rather than spin. */
+		_gwf_wh_multi = curl_multi_init();
+		if(_gwf_wh_multi == NULL) {
+			LM_ERR("webhook process: cannot create a libcurl multi handle\n");
+			exit(-1);
+		}
+		for(i = 0; i < _gwf_wh_nurls; i++)
+			_gwf_wh_rcv[i].i = i;
+		_gwf_wh_flapcfg.window_ms =
+				(uint64_t)gwf_wh_params.flap_window_s * 1000u;
+		_gwf_wh_flapcfg.max = (uint32_t)gwf_wh_params.flap_max;
+		gwf_wake_loop(&_gwf_wh_wake, gwf_wh_round, gwf_wh_wait, NULL);
+		exit(0); /* not reached */
 	}
 	return 0;
 }

@@ -598,6 +598,111 @@ def test_full_queue_drops_and_never_blocks(run, proxy, listen):
     assert len(lis.requests) == 1
 
 
+# ------------------------------------------------ 5b. independent URLs
+
+def url_entry(k, url):
+    """The gwfailover.webhook_status entry of <url>."""
+    return next(e for e in status(k)["urls"] if e["url"] == url)
+
+
+def test_hung_url_does_not_delay_the_healthy_one(run, proxy, listen):
+    # A black hole first in URL order (it accepts the connection and never
+    # reads nor answers), a healthy receiver second. Each attempt at the
+    # black hole takes webhook_timeout_ms (1 s); with 3 retries and their
+    # waits (200, 400, 400 ms) one event holds it for 5 s.
+    hole = listen(silent=True)
+    good = listen()
+    urls = [hole.url("/hole"), good.url("/good")]
+    gws = [nobody() for _ in range(3)]
+    k = proxy([(1, uri, 20) for uri in gws] + [(1, nobody(), 10)],
+              MOD_PARAMS=modparams(webhook_url=urls, webhook_timeout_ms=1000,
+                                   webhook_connect_timeout_ms=500,
+                                   webhook_retries=3,
+                                   webhook_retry_base_ms=200,
+                                   webhook_retry_max_ms=400,
+                                   node_name=NODE))
+    # Four events 0.4 s apart, over 1.2 s: the first attempt at the black
+    # hole times out and is retried meanwhile. The healthy URL gets each
+    # one within its own latency (well under 1 s), never after the black
+    # hole's 5 s.
+    steps = [("gwfailover.eject", gws[0], "gateway_manual_eject"),
+             ("gwfailover.eject", gws[1], "gateway_manual_eject"),
+             ("gwfailover.restore", gws[0], "gateway_manual_restore"),
+             ("gwfailover.eject", gws[2], "gateway_manual_eject")]
+    for n, (cmd, uri, name) in enumerate(steps, 1):
+        if n > 1:
+            time.sleep(0.4)
+        t = time.monotonic()
+        k.rpc(cmd, uri)
+        req = good.wait_requests(n, 8)[n - 1]
+        late = req.mono - t
+        assert late < 1.0, "event %d (%s %s) reached the healthy URL %.2f s" \
+            " after it happened" % (n, name, uri, late)
+        ev = parse_event(req)
+        assert (ev["event"], ev["gateway"]) == (name, uri), ev
+        check_post(req, "/good")
+    check_ids([parse_event(r) for r in good.requests])
+
+    # The black hole is still on the first event: retried, not given up.
+    harness.wait_until(lambda: url_entry(k, urls[0])["retried"] >= 1, 3,
+                       what="a retry at the black hole")
+    hole_st = url_entry(k, urls[0])
+    check_url_status(hole_st, url=urls[0], sent=0, failed=0, retried=(1, 2),
+                     last_http_code=0, last_success_ago_s=-1)
+    assert re.search(r"time(d)? ?out", hole_st["last_error"], re.I), hole_st
+    # One connection per attempt: the timed-out one is closed.
+    assert len(hole.connections) >= 2, hole.connections
+    check_url_status(url_entry(k, urls[1]), url=urls[1], sent=4, failed=0,
+                     retried=0, last_http_code=200, last_error="")
+    s = wh_stats(k)
+    assert s["webhook_retried"] >= 1, s
+    assert s == wh(webhook_queued=4, webhook_sent=4,
+                   webhook_retried=s["webhook_retried"]), s
+    assert len(good.requests) == 4
+
+
+def test_full_backlog_of_a_hung_url_drops_its_oldest_pending(run, proxy,
+                                                            listen):
+    # webhook_queue_size 2: each URL holds at most 2 deliveries, the one
+    # in flight included. The hung URL keeps event 1 in flight for 1.5 s
+    # (no retry); events 2, 3 and 4 each push the oldest pending one out,
+    # so it ends with events 1 and 5. The healthy URL gets all five.
+    hung = listen(default=HANG)
+    good = listen()
+    urls = [hung.url("/hung"), good.url("/good")]
+    gws = [nobody() for _ in range(5)]
+    k = proxy([(1, uri, 20) for uri in gws] + [(1, nobody(), 10)],
+              MOD_PARAMS=modparams(webhook_url=urls, webhook_queue_size=2,
+                                   webhook_timeout_ms=1500,
+                                   webhook_retries=0, node_name=NODE))
+    for n, uri in enumerate(gws, 1):
+        k.rpc("gwfailover.eject", uri)
+        good.wait_requests(n, 3)
+    assert [parse_event(r)["gateway"] for r in good.requests] == gws
+
+    # Event 1 times out at 1.5 s and is given up; then event 5 is posted
+    # and times out too.
+    reqs = hung.wait_requests(2, 5)
+    assert [parse_event(r)["gateway"] for r in reqs] == [gws[0], gws[4]]
+    # 3 dropped + 2 given up, all counted as failed deliveries of the hung
+    # URL; no event was refused by the shared queue.
+    settle(lambda: wh_stats(k), wh(webhook_queued=5, webhook_sent=5,
+                                   webhook_failed=5))
+    check_url_status(url_entry(k, urls[0]), url=urls[0], sent=0, failed=5,
+                     retried=0)
+    check_url_status(url_entry(k, urls[1]), url=urls[1], sent=5, failed=0,
+                     retried=0)
+    assert len(hung.requests) == 2
+    # One warning for the overflow, one notice when it caught up.
+    log = k.log()
+    full = [line for line in log.splitlines()
+            if "more than 2 deliveries waiting" in line]
+    assert len(full) == 1 and urls[0] in full[0], full
+    caught = [line for line in log.splitlines() if "caught up" in line]
+    assert len(caught) == 1 and "3 pending deliveries were dropped" \
+        in caught[0], caught
+
+
 # ---------------------------------------------------------------- 6. flaps
 
 def test_flapping_gateway_is_summarised(run, proxy, listen):
@@ -768,15 +873,24 @@ def test_webhook_status_per_url(run, proxy, listen):
 
 def test_eight_urls_each_get_every_event_in_order(run, proxy, listen):
     lis = listen()
-    urls = [lis.url("/u%d" % n) for n in range(8)]
+    paths = ["/u%d" % n for n in range(8)]
+    urls = [lis.url(p) for p in paths]
     gw = nobody()
     k = proxy([(1, gw, 20), (1, nobody(), 10)],
               MOD_PARAMS=modparams(webhook_url=urls))
     k.rpc("gwfailover.eject", gw)
-    reqs = lis.wait_requests(8, 5)
-    assert [r.path for r in reqs] == ["/u%d" % n for n in range(8)]
-    assert len(set(r.body for r in reqs)) == 1
-    settle(lambda: wh_stats(k), wh(webhook_queued=1, webhook_sent=8))
+    k.rpc("gwfailover.restore", gw)
+    reqs = lis.wait_requests(16, 5)
+    # The URLs are delivered independently, at once: their requests may
+    # interleave in any order, but each URL gets both events, in order,
+    # and every URL the same bytes for one event.
+    by_path = dict((p, [r for r in reqs if r.path == p]) for p in paths)
+    for p in paths:
+        assert [parse_event(r)["event"] for r in by_path[p]] == [
+            "gateway_manual_eject", "gateway_manual_restore"], p
+    for n in range(2):
+        assert len(set(by_path[p][n].body for p in paths)) == 1
+    settle(lambda: wh_stats(k), wh(webhook_queued=2, webhook_sent=16))
     assert [e["url"] for e in status(k)["urls"]] == urls
 
 
