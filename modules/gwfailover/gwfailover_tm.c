@@ -37,9 +37,6 @@
 /* How much longer than the delay the suspended transaction's blind branch
  * may live: its fr_timer must not fire before the resume process runs. */
 #define GWF_BLIND_MARGIN_MS 5000
-/* The resume process sleeps at most this long: cfg_update() and the
- * once-a-second gateway sweep need it awake now and then. */
-#define GWF_RESUME_MAX_SLEEP_MS 1000
 
 /* One suspended call waiting for its delay. */
 typedef struct gwf_qitem
@@ -634,10 +631,12 @@ int gwf_resume(sip_msg_t *msg)
 }
 
 /* One round of the resume process: the due calls, the gateway deadlines,
- * the queued events. */
-static void gwf_resume_round(uint64_t now)
+ * the queued events. Returns when the next call or gateway deadline is
+ * due; new work due earlier wakes the process. */
+static uint64_t gwf_resume_round(uint64_t now, void *arg)
 {
 	gwf_qitem_t *it;
+	uint64_t next, t;
 	int rc;
 
 	while((it = gwf_queue_pop_due(now)) != NULL) {
@@ -652,26 +651,12 @@ static void gwf_resume_round(uint64_t now)
 	}
 	gwf_gw_timer(now);
 	gwf_event_run();
+	next = gwf_queue_next_due();
+	t = gwf_gw_next_due();
+	return t < next ? t : next;
 }
 
-/* Sleep until the next due call or gateway deadline, at most
- * GWF_RESUME_MAX_SLEEP_MS; new work that is due earlier wakes us. */
 static void gwf_resume_loop(void)
 {
-	uint64_t now, next, t;
-
-	for(;;) {
-		cfg_update();
-		now = gwf_now_ms();
-		gwf_resume_round(now);
-		next = now + GWF_RESUME_MAX_SLEEP_MS;
-		t = gwf_queue_next_due();
-		if(t < next)
-			next = t;
-		t = gwf_gw_next_due();
-		if(t < next)
-			next = t;
-		now = gwf_now_ms();
-		gwf_wake_wait(gwf_wake_resume(), next > now ? (int)(next - now) : 0);
-	}
+	gwf_wake_loop(gwf_wake_resume(), gwf_resume_round, NULL, NULL);
 }
