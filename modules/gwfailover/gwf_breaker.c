@@ -146,6 +146,21 @@ gwf_brk_trans_t gwf_brk_record(gwf_brk_t *b, const gwf_brk_cfg_t *cfg,
 	}
 }
 
+int gwf_brk_would_open(const gwf_brk_t *b, const gwf_brk_cfg_t *cfg,
+		gwf_outcome_t out, uint32_t trial)
+{
+	if(out != GWF_OUT_FAULT)
+		return 0;
+	switch(b->state) {
+		case GWF_BRK_CLOSED:
+			return b->consec_faults >= cfg->fail_threshold - 1u;
+		case GWF_BRK_HALF_OPEN:
+			return trial != 0 && trial == b->epoch;
+		default:
+			return 0;
+	}
+}
+
 gwf_brk_trans_t gwf_brk_eject(gwf_brk_t *b, uint32_t ms, uint64_t now_ms)
 {
 	uint64_t until = gwf_deadline(now_ms, ms);

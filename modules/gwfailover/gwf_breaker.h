@@ -100,6 +100,13 @@ int gwf_brk_acquire(gwf_brk_t *b, const gwf_brk_cfg_t *cfg, uint64_t now_ms,
 gwf_brk_trans_t gwf_brk_record(gwf_brk_t *b, const gwf_brk_cfg_t *cfg,
 		gwf_outcome_t out, uint32_t trial, uint64_t now_ms);
 
+/* Would recording <out> with <trial> now open the breaker (CLOSED reaching
+ * fail_threshold, or a HALF_OPEN trial of this period failing)? Lets the
+ * caller decide an ejection (guard, dry-run, its length) before it
+ * happens. Pure read. */
+int gwf_brk_would_open(const gwf_brk_t *b, const gwf_brk_cfg_t *cfg,
+		gwf_outcome_t out, uint32_t trial);
+
 /* Open now for <ms> (Retry-After, manual eject) from any state. Already OPEN:
  * the deadline becomes max(current, now + ms) and NONE is returned. */
 gwf_brk_trans_t gwf_brk_eject(gwf_brk_t *b, uint32_t ms, uint64_t now_ms);

@@ -309,6 +309,38 @@ static void test_trial_fault_reopens(void **state)
 	assert_int_equal(b.since_ms, 1050);
 }
 
+/* The prediction matches what recording does, in every state. */
+static void test_would_open(void **state)
+{
+	gwf_brk_cfg_t c = {3, 1000, 2, 2};
+	gwf_brk_t b;
+	uint32_t t1, i;
+
+	(void)state;
+	gwf_brk_init(&b, 0);
+	for(i = 1; i < 3; i++) {
+		assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, 0));
+		assert_int_equal(fault(&b, &c, 0, 10), GWF_BRK_T_NONE);
+	}
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_SUCCESS, 0));
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_NEUTRAL, 0));
+	assert_true(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, 0));
+	assert_int_equal(fault(&b, &c, 0, 10), GWF_BRK_T_OPENED);
+	/* open: nothing opens it again */
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, 0));
+	/* half-open: only a trial of this period */
+	t1 = take(&b, &c, 1010);
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, 0));
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, t1 + 1));
+	assert_false(gwf_brk_would_open(&b, &c, GWF_OUT_SUCCESS, t1));
+	assert_true(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, t1));
+	assert_int_equal(fault(&b, &c, t1, 1020), GWF_BRK_T_OPENED);
+	/* threshold 1: the first fault */
+	c.fail_threshold = 1;
+	gwf_brk_init(&b, 0);
+	assert_true(gwf_brk_would_open(&b, &c, GWF_OUT_FAULT, 0));
+}
+
 static void test_stale_trials_ignored(void **state)
 {
 	gwf_brk_cfg_t c = {3, 1000, 2, 1};
@@ -487,6 +519,7 @@ int main(void)
 			cmocka_unit_test(test_trial_success_closes),
 			cmocka_unit_test(test_trial_successes_many),
 			cmocka_unit_test(test_trial_fault_reopens),
+			cmocka_unit_test(test_would_open),
 			cmocka_unit_test(test_stale_trials_ignored),
 			cmocka_unit_test(test_eject_from_closed),
 			cmocka_unit_test(test_eject_from_half_open),

@@ -1,0 +1,122 @@
+/*
+ * gwfailover - ejection triggers and the dry-run list.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ */
+
+#include <stdio.h>
+#include <string.h>
+
+#include "gwf_trigger.h"
+
+static const char *const gwf_trigger_names[GWF_TRIG_COUNT] = {
+		"threshold", "silence", "retry_after", "eject_rule", "trial"};
+
+const char *gwf_trigger_name(gwf_trigger_t t)
+{
+	return (unsigned)t < GWF_TRIG_COUNT ? gwf_trigger_names[t] : "unknown";
+}
+
+static int gwf_word_eq(const char *s, size_t len, const char *kw)
+{
+	size_t i;
+
+	if(strlen(kw) != len)
+		return 0;
+	for(i = 0; i < len; i++) {
+		char c = s[i];
+		if(c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if(c != kw[i])
+			return 0;
+	}
+	return 1;
+}
+
+static int gwf_trigger_err(
+		gwf_err_t *err, const char *msg, const char *s, size_t b, size_t n)
+{
+	if(err != NULL) {
+		err->offset = b;
+		err->msg = msg;
+		if(n > sizeof(err->token) - 1)
+			n = sizeof(err->token) - 1;
+		memcpy(err->token, s + b, n);
+		err->token[n] = '\0';
+	}
+	return -1;
+}
+
+int gwf_trigger_parse(const char *s, size_t len, unsigned *mask, gwf_err_t *err)
+{
+	size_t b = 0, e, w;
+	unsigned m = 0, i;
+	int words = 0;
+
+	if(s == NULL)
+		len = 0;
+	while(b <= len) {
+		for(e = b; e < len && s[e] != ','; e++)
+			;
+		/* the word between b and e, without blanks */
+		while(b < e && (s[b] == ' ' || s[b] == '\t'))
+			b++;
+		for(w = e; w > b && (s[w - 1] == ' ' || s[w - 1] == '\t'); w--)
+			;
+		if(w == b) {
+			/* an empty list is "none"; an empty item in a list is not */
+			if(len > 0 && (words > 0 || e < len))
+				return gwf_trigger_err(
+						err, "empty trigger name in the list", s, b, 0);
+		} else if(gwf_word_eq(s + b, w - b, "all")) {
+			m = GWF_TRIG_ALL;
+			words++;
+		} else if(gwf_word_eq(s + b, w - b, "none")) {
+			words++;
+		} else {
+			for(i = 0; i < GWF_TRIG_COUNT; i++)
+				if(gwf_word_eq(s + b, w - b, gwf_trigger_names[i]))
+					break;
+			if(i == GWF_TRIG_COUNT)
+				return gwf_trigger_err(err,
+						"unknown trigger (expected threshold, silence,"
+						" retry_after, eject_rule, trial, all or none)",
+						s, b, w - b);
+			m |= 1u << i;
+			words++;
+		}
+		b = e + 1;
+	}
+	*mask = m;
+	return 0;
+}
+
+int gwf_trigger_format(unsigned mask, char *buf, size_t size)
+{
+	size_t n = 0;
+	unsigned i;
+	int r;
+
+	if(size == 0)
+		return 0;
+	buf[0] = '\0';
+	for(i = 0; i < GWF_TRIG_COUNT; i++) {
+		if(!(mask & (1u << i)))
+			continue;
+		r = snprintf(
+				buf + n, size - n, "%s%s", n ? "," : "", gwf_trigger_names[i]);
+		if(r < 0 || (size_t)r >= size - n) {
+			buf[n] = '\0'; /* whole names only */
+			return (int)n;
+		}
+		n += (size_t)r;
+	}
+	if(n == 0)
+		snprintf(buf, size, "none");
+	return (int)strlen(buf);
+}
