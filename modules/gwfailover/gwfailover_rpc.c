@@ -326,6 +326,7 @@ typedef struct gwf_rpc_list
 {
 	gwf_rpc_row_t *rows;
 	unsigned n, max;
+	unsigned nslots;	 /* slots <seen> has a bit for */
 	unsigned char *seen; /* bit per table slot already collected */
 } gwf_rpc_list_t;
 
@@ -339,7 +340,10 @@ static void gwf_rpc_collect(
 {
 	gwf_rpc_row_t *r;
 
-	if(idx < 0 || l->n >= l->max || (l->seen[idx / 8] & (1u << (idx % 8))))
+	/* A slot past <nslots> was learnt after the list was sized (traffic,
+	 * the resume process): it shows in the next list. */
+	if(idx < 0 || (unsigned)idx >= l->nslots || l->n >= l->max
+			|| (l->seen[idx / 8] & (1u << (idx % 8))))
 		return;
 	l->seen[idx / 8] |= (unsigned char)(1u << (idx % 8));
 	r = &l->rows[l->n];
@@ -377,13 +381,18 @@ static void gwf_rpc_list(rpc_t *rpc, void *ctx)
 	gwf_gw_t gw;
 	str a[1];
 	void *th, *arr, *h;
-	unsigned i, slots = gwf_gw_slots();
+	unsigned i, slots;
 
 	if(gwf_rpc_args(rpc, ctx, a, 0, "gwfailover.list") < 0)
 		return;
 	gwf_ds_walk(gwf_rpc_learn_dest, NULL);
+	/* Sized after the walk, which may have learnt gateways (after a
+	 * dispatcher.reload, or before any traffic): each row is a distinct
+	 * slot below <slots>. */
+	slots = gwf_gw_slots();
 	memset(&l, 0, sizeof(l));
-	l.max = gwf_gw_count() + 1;
+	l.max = slots;
+	l.nslots = slots;
 	l.rows = pkg_malloc(l.max * sizeof(*l.rows) + slots / 8 + 1);
 	if(l.rows == NULL) {
 		PKG_MEM_ERROR;
