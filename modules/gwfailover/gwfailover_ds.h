@@ -13,6 +13,8 @@
 #include "core/parser/msg_parser.h"
 #include "core/str.h"
 
+#include "gwf_dswalk.h"
+
 /* Bind the dispatcher API, its set_state RPC and its ds_is_active_uri
  * export, and read the name of its destination xavp. mod_init only (the
  * dispatcher must be loaded before gwfailover). Returns 0 or -1 (logged). */
@@ -48,6 +50,10 @@ typedef void (*gwf_ds_dest_f)(int set, str *uri, const char *flags, void *arg);
 /* Call <f> for every destination of every set, in dispatcher.list order
  * (implemented in gwfailover_dsrpc.c). Any process. Returns 0. */
 int gwf_ds_walk(gwf_ds_dest_f f, void *arg);
+
+/* gwf_ds_walk(), also filling <tally> with what dispatcher.list reported
+ * and what was read of it, for gwf_dswalk_judge(). Returns 0. */
+int gwf_ds_walk_tally(gwf_ds_dest_f f, void *arg, gwf_dswalk_tally_t *tally);
 
 /* Mark (<set>, <uri>) in the dispatcher: active, or inactive+probing. Uses
  * dispatcher's own set_state RPC in-process, so `dispatcher.list` shows it

@@ -705,6 +705,20 @@ static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 #define GWF_DS_SWEEP_MS 1000
 
 static uint64_t _gwf_next_sweep_ms = 0; /* resume process only */
+static int _gwf_dswalk_warned = 0;		/* resume process only */
+
+/* Say once what a walk that could not read the dispatcher's list means. */
+static void gwf_gw_walk_warn(
+		gwf_dswalk_verdict_t v, const gwf_dswalk_tally_t *tally)
+{
+	if(_gwf_dswalk_warned || (v != GWF_DSWALK_BLIND && v != GWF_DSWALK_PARTIAL))
+		return;
+	_gwf_dswalk_warned = 1;
+	LM_WARN("read %u of the destinations dispatcher.list reported (NRSETS"
+			" %d, %u DEST records, fault %d): has the dispatcher's output"
+			" changed? gateways are learnt from traffic only\n",
+			tally->captured, tally->nrsets, tally->dests, tally->fault);
+}
 
 uint64_t gwf_gw_next_due(void)
 {
@@ -727,6 +741,7 @@ void gwf_gw_timer(uint64_t now_ms)
 	str uri;
 	int revived, active;
 	gwf_trans_t t;
+	gwf_dswalk_tally_t tally;
 
 	lock_get(_gwf_gw_lock);
 	n = gwf_gwtab_expire(_gwf_gw_table, now_ms, due, GWF_EXPIRE_BATCH);
@@ -748,7 +763,8 @@ void gwf_gw_timer(uint64_t now_ms)
 	/* Know every dispatcher destination (at start, and after a reload),
 	 * not only those traffic reached: a set is down only when all its
 	 * gateways are, and gwfailover.list shows every carrier. */
-	gwf_ds_walk(gwf_gw_learn_dest, NULL);
+	gwf_ds_walk_tally(gwf_gw_learn_dest, NULL, &tally);
+	gwf_gw_walk_warn(gwf_dswalk_judge(&tally), &tally);
 	for(s = 0; s < _gwf_gw_table->count; s++) {
 		gw = gwf_gwtab_at(_gwf_gw_table, s);
 		if(gw == NULL || gw->brk.state != GWF_BRK_OPEN || !gw->ds_down)

@@ -4,7 +4,10 @@ shrinks under the module, against a real Kamailio, dispatcher and sipp.
 - gwfailover.list right after a reload that added many gateways (its
   bookkeeping must be sized for them: the ctl process's pkg memory is
   checked by q_malloc's fragment patterns);
+- the dispatcher list reader says nothing when it reads a normal list.
 """
+
+import time
 
 import harness
 from conftest import modparams
@@ -57,3 +60,37 @@ def test_list_right_after_a_reload_that_adds_gateways(run, proxy):
         assert all(g["state"] == "closed" and g["dispatcher"] == "AX"
                    for g in gws), gws[:3]
     assert k.alive()
+
+
+def uri_nobody():
+    """URI of a gateway no call ever reaches (nothing listens there)."""
+    return "sip:127.0.0.1:%d" % harness.free_udp_port()
+
+
+def reload(run, k, layout):
+    harness.dispatcher_list(run, layout)
+    k.rpc("dispatcher.reload")
+
+
+# ------------------------------------------------------------ the reader
+
+def test_normal_dispatcher_list_gives_no_reader_warning(run, proxy):
+    a, b, c = uri_nobody(), uri_nobody(), uri_nobody()
+    k = proxy([(1, a, 20), (1, b, 10), (2, c, 10)],
+              MOD_PARAMS="\n".join([RELOAD_ANYTIME, modparams()]))
+    # The resume process reads the list at once and then every second:
+    # after two sweeps and a reload, every destination is known.
+    time.sleep(1.5)
+    reload(run, k, [(1, a, 20), (1, b, 10), (2, c, 10), (3, a, 10)])
+    harness.wait_until(
+        lambda: k.rpc_value("gwfailover.config")["gateways_known"] == 4, 5,
+        what="the sweep to learn the new destination")
+    time.sleep(1.2)
+    gws = k.rpc_value("gwfailover.list")["gateways"]
+    assert [(g["set"], g["uri"], g["state"]) for g in gws] == [
+        (1, a, "closed"), (1, b, "closed"), (2, c, "closed"),
+        (3, a, "closed")]
+    log = k.log()
+    assert "dispatcher.list reported" not in log, log[-3000:]
+    assert not [line for line in log.splitlines()
+                if "WARNING" in line and "gwfailover" in line], log[-3000:]
