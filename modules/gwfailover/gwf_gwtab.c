@@ -61,6 +61,7 @@ void gwf_gwtab_init(gwf_gwtab_t *t, uint32_t max_gw)
 	t->count = 0;
 	t->down = 0;
 	t->open_head = GWF_NO_SLOT;
+	t->sweep_gen = 0;
 	t->next_deadline_ms = UINT64_MAX;
 	if(n) {
 		memset(t->entries, 0, (size_t)max_gw * sizeof(gwf_gw_t));
@@ -171,6 +172,7 @@ gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
 		memcpy(g->uri, uri, len);
 		g->uri[len] = '\0';
 		gwf_brk_init(&g->brk, now_ms);
+		g->seen_gen = t->sweep_gen;
 		t->count++;
 	}
 	if(rc != NULL)
@@ -236,6 +238,90 @@ unsigned gwf_gwtab_expire(
 	return n;
 }
 
+uint32_t gwf_gwtab_sweep_begin(gwf_gwtab_t *t)
+{
+	/* 0 is what entries of a table that never swept hold */
+	if(++t->sweep_gen == 0)
+		t->sweep_gen = 1;
+	return t->sweep_gen;
+}
+
+void gwf_gwtab_seen(const gwf_gwtab_t *t, gwf_gw_t *g)
+{
+	g->seen_gen = t->sweep_gen;
+}
+
+/* <g> starts over CLOSED at <now_ms> for reason <why>: no faults, no
+ * trial, no deadline, no silence count, not marked down in the
+ * dispatcher. The epoch stays (see gwf_gwtab_sweep_one()). */
+static void gwf_gwtab_fresh(gwf_gw_t *g, uint64_t now_ms, gwf_why_t why)
+{
+	gwf_brk_restore(&g->brk, now_ms);
+	g->brk.since_ms = now_ms; /* also when it was CLOSED already */
+	gwf_silence_heard(&g->sil);
+	g->ds_down = 0;
+	g->why = why;
+	g->why_code = 0;
+	g->why_arg = 0;
+}
+
+gwf_gwtab_presence_t gwf_gwtab_sweep_one(
+		gwf_gwtab_t *t, gwf_gw_t *g, uint64_t now_ms, gwf_brk_state_t *prev)
+{
+	int seen = g->seen_gen == t->sweep_gen;
+
+	*prev = g->brk.state;
+	if(!g->removed && !seen) {
+		if(g->brk.state != GWF_BRK_CLOSED && t->down > 0)
+			t->down--;
+		/* Off the open list at the next expiry walk (no longer OPEN):
+		 * no deadline, no half-open, no trial. */
+		gwf_gwtab_fresh(g, now_ms, GWF_WHY_DS_REMOVED);
+		g->removed = 1;
+		return GWF_GWTAB_GONE;
+	}
+	if(g->removed && seen) {
+		gwf_gwtab_fresh(g, now_ms, GWF_WHY_DS_BACK);
+		g->removed = 0;
+		return GWF_GWTAB_BACK;
+	}
+	return GWF_GWTAB_STILL;
+}
+
+void gwf_setcount_init(gwf_setcount_t *sc, int set_id)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->set_id = set_id;
+}
+
+/* <v> + <d>, floored at 0 and capped at UINT32_MAX. */
+static uint32_t gwf_setcount_step(uint32_t v, int d)
+{
+	if(d < 0)
+		return (uint32_t) - (int64_t)d > v ? 0 : v - (uint32_t) - (int64_t)d;
+	return (uint64_t)v + (uint64_t)d > UINT32_MAX ? UINT32_MAX
+												  : v + (uint32_t)d;
+}
+
+void gwf_setcount_add(gwf_setcount_t *sc, int members, int healthy)
+{
+	sc->members = gwf_setcount_step(sc->members, members);
+	sc->healthy = gwf_setcount_step(sc->healthy, healthy);
+}
+
+gwf_set_ev_t gwf_setcount_judge(gwf_setcount_t *sc)
+{
+	if(sc->healthy == 0 && !sc->down) {
+		sc->down = 1;
+		return GWF_SET_EV_DOWN;
+	}
+	if(sc->healthy > 0 && sc->down) {
+		sc->down = 0;
+		return GWF_SET_EV_UP;
+	}
+	return GWF_SET_EV_NONE;
+}
+
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i)
 {
 	if(i >= t->count)
@@ -291,6 +377,10 @@ int gwf_why_format(
 		case GWF_WHY_SILENT:
 			return snprintf(buf, size, "silent: no reply to %u INVITE%s", arg,
 					arg == 1 ? "" : "s");
+		case GWF_WHY_DS_REMOVED:
+			return snprintf(buf, size, "removed from the dispatcher");
+		case GWF_WHY_DS_BACK:
+			return snprintf(buf, size, "back in the dispatcher");
 	}
 	return snprintf(buf, size, "unknown");
 }

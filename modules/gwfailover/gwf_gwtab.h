@@ -10,7 +10,9 @@
  *
  * The table lives in one caller-provided block (shared memory in Kamailio),
  * is never resized and never deletes: gateways are learnt from traffic and
- * kept, so pointers to entries stay valid for the life of the block.
+ * kept, so pointers to entries stay valid for the life of the block. A
+ * gateway the dispatcher no longer has is marked removed instead (see
+ * gwf_gwtab_sweep_begin()), and becomes a member again if it comes back.
  * Entries are dense, numbered 0..count-1 in the order they were added (the
  * number is the gateway's id for callers). In front of them, a compact
  * index: open addressing with linear probing over a power-of-two array of
@@ -62,7 +64,9 @@ typedef enum gwf_why
 	GWF_WHY_DS_ACTIVE,		/* dispatcher (probing, operator) re-activated */
 	GWF_WHY_TRIAL_OK,		/* arg trial calls succeeded */
 	GWF_WHY_MANUAL_RESTORE, /* operator */
-	GWF_WHY_SILENT			/* no reply to arg INVITEs (gwf_silence) */
+	GWF_WHY_SILENT,			/* no reply to arg INVITEs (gwf_silence) */
+	GWF_WHY_DS_REMOVED,		/* the dispatcher no longer has it (reload) */
+	GWF_WHY_DS_BACK			/* the dispatcher has it again */
 } gwf_why_t;
 
 /* One gateway. What every call touches (key, breaker, silence) comes
@@ -73,6 +77,9 @@ typedef struct gwf_gw
 	int set_id;
 	uint16_t uri_len;
 	uint8_t on_open_list; /* 1 while on the open list */
+	uint8_t removed;	  /* 1 while the dispatcher does not have it: no
+					   * breaker (CLOSED, frozen), in no set count */
+	uint32_t seen_gen;	  /* last sweep that found it in the dispatcher */
 	gwf_brk_t brk;
 	gwf_silence_t sil;	/* INVITEs since the gateway last replied */
 	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
@@ -98,9 +105,11 @@ typedef struct gwf_gwtab
 	uint32_t nslots;		   /* index slots: power of two, >= 2 * max_gw */
 	uint32_t count;			   /* gateways in the table */
 	uint64_t next_deadline_ms; /* earliest OPEN deadline; UINT64_MAX: none */
-	uint32_t down;			   /* gateways not CLOSED; kept by the caller */
+	uint32_t down;			   /* gateways not CLOSED; kept by the caller
+							    * (and gwf_gwtab_sweep_one()) */
 	uint32_t open_head;		   /* entries noted OPEN (GWF_NO_SLOT: none); the
 						 * expiry walks these, not the whole table */
+	uint32_t sweep_gen;		   /* generation of the current or last sweep */
 	gwf_gw_t entries[];		   /* max_gw of them, then the index (nslots) */
 } gwf_gwtab_t;
 
@@ -124,8 +133,10 @@ gwf_gw_t *gwf_gwtab_find(
 		const gwf_gwtab_t *t, int set_id, const char *uri, size_t len);
 
 /* Find or add the gateway; a new one starts with a CLOSED breaker at
- * <now_ms> and zero stats. Returns the entry, or NULL with <*rc> saying why.
- */
+ * <now_ms> and zero stats, and counts as seen by the current sweep (it
+ * comes from the dispatcher: present until a sweep that starts after it
+ * was added does not find it). An entry marked removed stays removed.
+ * Returns the entry, or NULL with <*rc> saying why. */
 gwf_gw_t *gwf_gwtab_get(gwf_gwtab_t *t, int set_id, const char *uri, size_t len,
 		uint64_t now_ms, gwf_gwtab_rc_t *rc);
 
@@ -148,6 +159,82 @@ void gwf_gwtab_note_open(gwf_gwtab_t *t, gwf_gw_t *g);
  * Returns the number of indexes written. */
 unsigned gwf_gwtab_expire(
 		gwf_gwtab_t *t, uint64_t now_ms, uint32_t *out, unsigned max_out);
+
+/* ---- presence in the dispatcher ----
+ *
+ * A sweep compares the table with the dispatcher's destinations: call
+ * gwf_gwtab_sweep_begin(), then gwf_gwtab_seen() for each gateway the
+ * dispatcher has (learning new ones with gwf_gwtab_get()), and, only if
+ * that list was read completely, gwf_gwtab_sweep_one() for each entry.
+ * Lookups may run between the calls (the caller's lock is needed for each
+ * call, not for the whole sweep). */
+
+typedef enum gwf_gwtab_presence
+{
+	GWF_GWTAB_STILL = 0, /* no change */
+	GWF_GWTAB_GONE,		 /* not in the dispatcher any more: now removed */
+	GWF_GWTAB_BACK		 /* removed, and in the dispatcher again */
+} gwf_gwtab_presence_t;
+
+/* Start a sweep: a new generation (never 0). Returns it. */
+uint32_t gwf_gwtab_sweep_begin(gwf_gwtab_t *t);
+
+/* The dispatcher has <g> (of <t>): seen by the current sweep. */
+void gwf_gwtab_seen(const gwf_gwtab_t *t, gwf_gw_t *g);
+
+/* End the sweep for <g> at <now_ms>:
+ *   not removed, not seen by the current sweep: GONE. It is marked
+ *     removed; its breaker is stopped (CLOSED with no faults, no trial,
+ *     no deadline: it never goes half-open), its silence count cleared,
+ *     ds_down cleared (the dispatcher has nothing to restore), the
+ *     reason is GWF_WHY_DS_REMOVED, and t->down drops by one if it was
+ *     not CLOSED. <*prev> gets the breaker state it had, so the caller can
+ *     fix its set counts (a removed gateway is in none).
+ *   removed and seen: BACK. A member again, CLOSED and fresh (reason
+ *     GWF_WHY_DS_BACK, since <now_ms>); <*prev> is CLOSED.
+ *   otherwise STILL, nothing changes.
+ * Totals (st) are kept either way. The breaker epoch is kept, so a trial
+ * token of a call sent before the removal never matches a later trial. */
+gwf_gwtab_presence_t gwf_gwtab_sweep_one(
+		gwf_gwtab_t *t, gwf_gw_t *g, uint64_t now_ms, gwf_brk_state_t *prev);
+
+/* ---- set health ----
+ *
+ * Per dispatcher set, the gateways the dispatcher has (removed ones are
+ * not counted) and how many of them are healthy (CLOSED). A set is "down"
+ * while it has no healthy gateway: also when it has no gateway left at
+ * all, e.g. after a reload took all of them away; it is up again when it
+ * has a healthy gateway. A set seen for the first time was never down. */
+
+typedef struct gwf_setcount
+{
+	int set_id;
+	uint32_t members; /* gateways of the set, removed ones not counted */
+	uint32_t healthy; /* of them CLOSED */
+	uint8_t down;	  /* SET_DOWN reported, no SET_UP since */
+} gwf_setcount_t;
+
+typedef enum gwf_set_ev
+{
+	GWF_SET_EV_NONE = 0,
+	GWF_SET_EV_DOWN, /* lost its last healthy gateway */
+	GWF_SET_EV_UP	 /* has a healthy gateway again */
+} gwf_set_ev_t;
+
+/* Start <sc> for set <set_id>: no gateway, not down. */
+void gwf_setcount_init(gwf_setcount_t *sc, int set_id);
+
+/* <sc> gains <members> gateways and <healthy> healthy ones (either may be
+ * negative; counts never go below 0). Decides nothing: see
+ * gwf_setcount_judge(). */
+void gwf_setcount_add(gwf_setcount_t *sc, int members, int healthy);
+
+/* The event <sc> owes now: DOWN when it has no healthy gateway and was not
+ * reported down, UP when it has one and was; notes it in sc->down.
+ * Level-triggered, so any number of gwf_setcount_add() calls may come
+ * first (a sweep that removes several gateways at once reports the set
+ * once), and a second call owes nothing. */
+gwf_set_ev_t gwf_setcount_judge(gwf_setcount_t *sc);
 
 /* Entry <i> (0 <= i < count) or NULL; for iteration. */
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);

@@ -38,6 +38,8 @@ typedef struct gwf_rpc_ctx
 	void *on_dest_arg;
 	int cur_set;
 	str cur_uri;
+	/* what dispatcher.list reported, read or not (gwf_dswalk.h) */
+	gwf_dswalk_tally_t tally;
 } gwf_rpc_ctx_t;
 
 static int gwf_rpc_scan(void *c, char *fmt, ...)
@@ -77,10 +79,14 @@ static int gwf_rpc_scan(void *c, char *fmt, ...)
 static void gwf_rpc_fault(void *c, int code, char *fmt, ...)
 {
 	((gwf_rpc_ctx_t *)c)->fault_code = code;
+	((gwf_rpc_ctx_t *)c)->tally.fault = code;
 }
 
 /* Consume the value of one format char from <ap>; capture what
- * dispatcher.list says about a destination. Handles point back at <ctx>. */
+ * dispatcher.list says about a destination, and count what it reports
+ * (named structs and arrays whatever their names: if a dispatcher version
+ * renamed the fields read here, the count still shows it listed
+ * something). Handles point back at <ctx>. */
 static int gwf_rpc_take(
 		gwf_rpc_ctx_t *ctx, const char *name, char f, va_list *ap)
 {
@@ -92,6 +98,10 @@ static int gwf_rpc_take(
 		case '{':
 		case '[':
 			*va_arg(*ap, void **) = ctx;
+			if(name != NULL)
+				ctx->tally.nested++;
+			if(name != NULL && strcmp(name, "DEST") == 0)
+				ctx->tally.dests++;
 			return 0;
 		case 'd':
 		case 'b':
@@ -99,6 +109,8 @@ static int gwf_rpc_take(
 			i = va_arg(*ap, int);
 			if(name != NULL && strcmp(name, "ID") == 0)
 				ctx->cur_set = i;
+			else if(name != NULL && strcmp(name, "NRSETS") == 0)
+				ctx->tally.nrsets = i;
 			return 0;
 		case 'u':
 			(void)va_arg(*ap, unsigned int);
@@ -124,6 +136,7 @@ static int gwf_rpc_take(
 					&& ctx->on_dest != NULL && ctx->cur_uri.len > 0) {
 				ctx->on_dest(ctx->cur_set, &ctx->cur_uri, z, ctx->on_dest_arg);
 				ctx->cur_uri.len = 0;
+				ctx->tally.captured++;
 			}
 			return 0;
 		case 'S':
@@ -243,9 +256,15 @@ int gwf_ds_set_state(int set, str *uri, int active)
 
 int gwf_ds_walk(gwf_ds_dest_f f, void *arg)
 {
+	return gwf_ds_walk_tally(f, arg, NULL);
+}
+
+int gwf_ds_walk_tally(gwf_ds_dest_f f, void *arg, gwf_dswalk_tally_t *tally)
+{
 	gwf_rpc_ctx_t ctx;
 
 	memset(&ctx, 0, sizeof(ctx));
+	gwf_dswalk_tally_init(&ctx.tally);
 	/* "short": set, URI and flags are all we read */
 	ctx.nargs = 1;
 	ctx.args[0].s.s = "short";
@@ -254,5 +273,7 @@ int gwf_ds_walk(gwf_ds_dest_f f, void *arg)
 	ctx.on_dest_arg = arg;
 	_gwf_ds_list_rpc->function(&_gwf_rpc, &ctx);
 	/* 500 "No Destination Sets" is an empty walk, not an error */
+	if(tally != NULL)
+		*tally = ctx.tally;
 	return 0;
 }

@@ -14,6 +14,8 @@
 
 #include "core/str.h"
 
+#include "gwf_dswalk.h"
+
 /* Find dispatcher.set_state and dispatcher.list. mod_init only, after the
  * dispatcher module registered its RPC commands. Returns 0 or -1 (logged).
  */
@@ -27,6 +29,10 @@ typedef void (*gwf_ds_dest_f)(int set, str *uri, const char *flags, void *arg);
 /* Call <f> for every destination of every set, in dispatcher.list order.
  * Any process. Returns 0. */
 int gwf_ds_walk(gwf_ds_dest_f f, void *arg);
+
+/* gwf_ds_walk(), also filling <tally> with what dispatcher.list reported
+ * and what was read of it, for gwf_dswalk_judge(). Returns 0. */
+int gwf_ds_walk_tally(gwf_ds_dest_f f, void *arg, gwf_dswalk_tally_t *tally);
 
 /* Mark (<set>, <uri>) in the dispatcher: active, or inactive+probing. Uses
  * dispatcher's own set_state RPC in-process, so `dispatcher.list` shows it

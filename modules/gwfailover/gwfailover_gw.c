@@ -26,15 +26,9 @@ static gen_lock_t *_gwf_gw_lock = NULL;
 
 #define GWF_MAX_SETS 256 /* sets tracked for set-down/set-up events */
 
-typedef struct gwf_set_count
-{
-	int set_id;
-	uint32_t members; /* gateways of the set in the table */
-	uint32_t healthy; /* of them CLOSED */
-} gwf_set_count_t;
-
-/* In shm with the table, under the table lock. */
-static gwf_set_count_t *_gwf_sets = NULL;
+/* In shm with the table, under the table lock. Removed gateways are in no
+ * count (gwf_setcount_t). */
+static gwf_setcount_t *_gwf_sets = NULL;
 static int *_gwf_nsets = NULL;
 
 int gwf_gw_init(unsigned max_gw)
@@ -53,14 +47,14 @@ int gwf_gw_init(unsigned max_gw)
 	memset(_gwf_gw_table, 0, bytes);
 	gwf_gwtab_init(_gwf_gw_table, max_gw);
 	_gwf_nsets =
-			shm_malloc(sizeof(int) + GWF_MAX_SETS * sizeof(gwf_set_count_t));
+			shm_malloc(sizeof(int) + GWF_MAX_SETS * sizeof(gwf_setcount_t));
 	if(_gwf_nsets == NULL) {
 		SHM_MEM_ERROR_FMT("set counts\n");
 		gwf_gw_destroy();
 		return -1;
 	}
 	*_gwf_nsets = 0;
-	_gwf_sets = (gwf_set_count_t *)(_gwf_nsets + 1);
+	_gwf_sets = (gwf_setcount_t *)(_gwf_nsets + 1);
 
 	_gwf_gw_lock = lock_alloc();
 	if(_gwf_gw_lock == NULL || lock_init(_gwf_gw_lock) == NULL) {
@@ -148,7 +142,8 @@ static void gwf_gw_sync_ds(int idx, int force)
 	lock_get(_gwf_ds_sync_lock);
 	lock_get(_gwf_gw_lock);
 	want = gwf_gw_want_active_locked(gw);
-	change = force || (want == gw->ds_down);
+	/* the dispatcher does not have a removed gateway: nothing to set */
+	change = !gw->removed && (force || (want == gw->ds_down));
 	set = gw->set_id;
 	memcpy(uri_buf, gw->uri, gw->uri_len);
 	uri.s = uri_buf;
@@ -158,13 +153,14 @@ static void gwf_gw_sync_ds(int idx, int force)
 	 * never mistakes a failed update for a revival. */
 	if(change && gwf_ds_set_state(set, &uri, want) == 0) {
 		lock_get(_gwf_gw_lock);
-		gw->ds_down = !want;
+		if(!gw->removed) /* removed meanwhile: ds_down stays clear */
+			gw->ds_down = !want;
 		lock_release(_gwf_gw_lock);
 	}
 	lock_release(_gwf_ds_sync_lock);
 }
 
-static gwf_set_count_t *gwf_gw_set_locked(int set_id, int add)
+static gwf_setcount_t *gwf_gw_set_locked(int set_id, int add)
 {
 	int i;
 
@@ -173,37 +169,38 @@ static gwf_set_count_t *gwf_gw_set_locked(int set_id, int add)
 			return &_gwf_sets[i];
 	if(!add || *_gwf_nsets >= GWF_MAX_SETS)
 		return NULL;
-	_gwf_sets[*_gwf_nsets].set_id = set_id;
-	_gwf_sets[*_gwf_nsets].members = 0;
-	_gwf_sets[*_gwf_nsets].healthy = 0;
+	gwf_setcount_init(&_gwf_sets[*_gwf_nsets], set_id);
 	return &_gwf_sets[(*_gwf_nsets)++];
 }
 
-/* Set <set_id> gains <members> gateways and <healthy> healthy ones (either
- * may be negative); when its healthy count reaches 0 or leaves it, queue a
- * set event. (expects the table lock to be taken) */
-static void gwf_gw_set_change_locked(int set_id, int members, int healthy)
+/* Queue the event set <sc> owes now, if any (gwf_setcount_judge()).
+ * (expects the table lock to be taken) */
+static void gwf_gw_set_judge_locked(gwf_setcount_t *sc)
 {
-	gwf_set_count_t *sc = gwf_gw_set_locked(set_id, 1);
-	uint32_t before;
-	int was_known;
+	gwf_set_ev_t e = gwf_setcount_judge(sc);
 	gwf_event_t ev;
 
-	if(sc == NULL)
-		return; /* more than GWF_MAX_SETS sets: not tracked */
-	before = sc->healthy;
-	was_known = sc->members > 0;
-	sc->members = (uint32_t)((int)sc->members + members);
-	sc->healthy = (uint32_t)((int)sc->healthy + healthy);
-	/* a set seen for the first time was never down: no event */
-	if((before > 0) == (sc->healthy > 0) || !was_known)
+	if(e == GWF_SET_EV_NONE)
 		return;
 	memset(&ev, 0, sizeof(ev));
-	ev.kind = sc->healthy == 0 ? GWF_EV_SET_DOWN : GWF_EV_SET_UP;
-	ev.set_id = set_id;
+	ev.kind = e == GWF_SET_EV_DOWN ? GWF_EV_SET_DOWN : GWF_EV_SET_UP;
+	ev.set_id = sc->set_id;
 	ev.set_gateways = sc->members;
 	ev.set_healthy = sc->healthy;
 	gwf_event_emit(&ev);
+}
+
+/* Set <set_id> gains <members> gateways and <healthy> healthy ones (either
+ * may be negative); when it has no healthy gateway left, or one again,
+ * queue a set event. (expects the table lock to be taken) */
+static void gwf_gw_set_change_locked(int set_id, int members, int healthy)
+{
+	gwf_setcount_t *sc = gwf_gw_set_locked(set_id, 1);
+
+	if(sc == NULL)
+		return; /* more than GWF_MAX_SETS sets: not tracked */
+	gwf_setcount_add(sc, members, healthy);
+	gwf_gw_set_judge_locked(sc);
 }
 
 /* A breaker transition, captured under the table lock and acted on after
@@ -356,7 +353,8 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 	gwf_brk_trans_t tr;
 	uint32_t n;
 
-	if(_gwf_cfg.silence.ms == 0 || gw->brk.state != GWF_BRK_CLOSED)
+	if(_gwf_cfg.silence.ms == 0 || gw->brk.state != GWF_BRK_CLOSED
+			|| gw->removed)
 		return;
 	gwf_silence_sent(&gw->sil, now);
 	if(!gwf_silence_check(&gw->sil, &_gwf_cfg.silence, now))
@@ -368,9 +366,17 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 
 /* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
  * forwarded to it), take a free trial slot (0 if none) of a half-open
- * gateway, or feed the silence detector of a closed one, filling <t>. One
- * lock round: this runs for every forwarded call. */
-static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
+ * gateway, or feed the silence detector of a closed one, filling <t>; with
+ * <seen> (the resume process's sweep found it in the dispatcher's list),
+ * note that the dispatcher has it. One lock round: this runs for every
+ * forwarded call.
+ *
+ * A gateway marked removed (the dispatcher dropped it) is found as it is
+ * and stays removed: a late lookup, e.g. from the destination xavp of a
+ * call that was routed before the dispatcher.reload, changes nothing;
+ * only a sweep that finds it in the dispatcher again brings it back. */
+static int gwf_gw_find(
+		int set, str *uri, uint32_t *trial, gwf_trans_t *t, int seen)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
@@ -384,6 +390,8 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 	gw = gwf_gwtab_get(_gwf_gw_table, set, uri->s, (size_t)uri->len, now, &rc);
 	if(gw != NULL && _gwf_gw_table->count != before)
 		gwf_gw_set_change_locked(set, 1, 1); /* new: closed */
+	if(gw != NULL && seen)
+		gwf_gwtab_seen(_gwf_gw_table, gw);
 	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->entries);
 		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
@@ -407,7 +415,7 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t)
 
 int gwf_gw_lookup(int set, str *uri)
 {
-	return gwf_gw_find(set, uri, NULL, NULL);
+	return gwf_gw_find(set, uri, NULL, NULL, 0);
 }
 
 int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
@@ -416,7 +424,7 @@ int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
 	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &t);
+	idx = gwf_gw_find(set, uri, trial, &t, 0);
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
@@ -503,9 +511,15 @@ static void gwf_gw_record_locked(gwf_gw_t *gw, uint32_t trial,
 	gwf_why_t why = GWF_WHY_NONE;
 	uint32_t arg = 0;
 
-	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
 	if(out == GWF_OUT_SUCCESS)
 		gw->st.successes++;
+	if(gw->removed) {
+		/* a call sent before the dispatcher dropped the gateway: it
+		 * counts in the totals, its breaker stays stopped */
+		gwf_gw_trans_locked(gw, t, GWF_BRK_T_NONE, prev, why, code, arg);
+		return;
+	}
+	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
 	if(tr == GWF_BRK_T_OPENED && prev == GWF_BRK_CLOSED) {
 		why = GWF_WHY_FAULTS;
 		arg = _gwf_cfg.brk.fail_threshold;
@@ -566,7 +580,7 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 		gw->st.not_counted++;
 	else
 		gw->st.counted++;
-	if(health == GWF_HEALTH_EJECT) {
+	if(health == GWF_HEALTH_EJECT && !gw->removed) {
 		/* release the trial slot first so the ejection starts clean */
 		gwf_brk_record(&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
 		prev = gw->brk.state;
@@ -636,7 +650,7 @@ int gwf_gw_snapshot(int idx, gwf_gw_t *out)
 	return 0;
 }
 
-void gwf_gw_eject(int idx, uint32_t seconds)
+int gwf_gw_eject(int idx, uint32_t seconds)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_brk_state_t prev;
@@ -645,8 +659,12 @@ void gwf_gw_eject(int idx, uint32_t seconds)
 	uint64_t before;
 
 	if(gw == NULL)
-		return;
+		return -1;
 	lock_get(_gwf_gw_lock);
+	if(gw->removed) {
+		lock_release(_gwf_gw_lock);
+		return -1;
+	}
 	prev = gw->brk.state;
 	before = gw->brk.open_until_ms;
 	tr = gwf_brk_eject(&gw->brk, seconds * 1000u, gwf_now_ms());
@@ -663,9 +681,10 @@ void gwf_gw_eject(int idx, uint32_t seconds)
 		gwf_gw_report(idx, &t);
 	/* forced: an operator may have re-activated it in the dispatcher */
 	gwf_gw_sync_ds(idx, 1);
+	return 0;
 }
 
-void gwf_gw_restore(int idx)
+int gwf_gw_restore(int idx)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_brk_state_t prev;
@@ -673,8 +692,12 @@ void gwf_gw_restore(int idx)
 	gwf_trans_t t;
 
 	if(gw == NULL)
-		return;
+		return -1;
 	lock_get(_gwf_gw_lock);
+	if(gw->removed) {
+		lock_release(_gwf_gw_lock);
+		return -1;
+	}
 	prev = gw->brk.state;
 	tr = gwf_brk_restore(&gw->brk, gwf_now_ms());
 	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_RESTORE, 0, 0);
@@ -682,6 +705,7 @@ void gwf_gw_restore(int idx)
 	if(t.tr != GWF_BRK_T_NONE)
 		gwf_gw_report(idx, &t);
 	gwf_gw_sync_ds(idx, 1); /* forced, as for an eject */
+	return 0;
 }
 
 void gwf_gw_reset(int idx)
@@ -697,15 +721,117 @@ void gwf_gw_reset(int idx)
 	lock_release(_gwf_gw_lock);
 }
 
-static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
-{
-	gwf_gw_lookup(set, uri);
-}
+/* ---- presence in the dispatcher (resume process) ---- */
 
 #define GWF_EXPIRE_BATCH 64
 #define GWF_DS_SWEEP_MS 1000
+#define GWF_SWEEP_CHUNK 256 /* entries judged per hold of the table lock */
 
 static uint64_t _gwf_next_sweep_ms = 0; /* resume process only */
+static int _gwf_dswalk_warned = 0;		/* resume process only */
+
+/* A destination of the dispatcher's list: learn it (if new) and note that
+ * the dispatcher has it. */
+static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
+{
+	gwf_gw_find(set, uri, NULL, NULL, 1);
+}
+
+/* Say once what a walk that could not read the dispatcher's list means. */
+static void gwf_gw_walk_warn(
+		gwf_dswalk_verdict_t v, const gwf_dswalk_tally_t *tally)
+{
+	if(_gwf_dswalk_warned || (v != GWF_DSWALK_BLIND && v != GWF_DSWALK_PARTIAL))
+		return;
+	_gwf_dswalk_warned = 1;
+	LM_WARN("read %u of the destinations dispatcher.list reported (NRSETS"
+			" %d, %u DEST records, fault %d): has the dispatcher's output"
+			" changed? gateways are learnt from traffic only, and none is"
+			" marked removed after a dispatcher.reload\n",
+			tally->captured, tally->nrsets, tally->dests, tally->fault);
+}
+
+/* After a complete walk (every gateway the dispatcher has was noted seen):
+ * mark the others removed and bring back those it has again, fixing set
+ * counts and the down gauge (in gwf_gwtab_sweep_one()), then queue the
+ * set events this caused. Gateways learnt meanwhile count as seen. */
+static void gwf_gw_sweep_presence(uint64_t now_ms)
+{
+	/* static: too big for the stack, resume process only */
+	static uint32_t changed[GWF_SWEEP_CHUNK];
+	static gwf_gwtab_presence_t what[GWF_SWEEP_CHUNK];
+	gwf_gwtab_presence_t p;
+	gwf_brk_state_t prev;
+	gwf_setcount_t *sc;
+	uint32_t s, end, count;
+	unsigned n, i;
+	gwf_gw_t *gw;
+	int k, any = 0;
+
+	/* entries are dense and never removed: count only grows */
+	count = _gwf_gw_table->count;
+	for(s = 0; s < count; s = end) {
+		end = count - s > GWF_SWEEP_CHUNK ? s + GWF_SWEEP_CHUNK : count;
+		n = 0;
+		lock_get(_gwf_gw_lock);
+		for(; s < end; s++) {
+			gw = gwf_gwtab_at(_gwf_gw_table, s);
+			p = gwf_gwtab_sweep_one(_gwf_gw_table, gw, now_ms, &prev);
+			if(p == GWF_GWTAB_STILL)
+				continue;
+			/* judged once at the end, so a set that loses several
+			 * gateways at once gets one event */
+			sc = gwf_gw_set_locked(gw->set_id, 1);
+			if(sc != NULL && p == GWF_GWTAB_GONE)
+				gwf_setcount_add(sc, -1, prev == GWF_BRK_CLOSED ? -1 : 0);
+			else if(sc != NULL)
+				gwf_setcount_add(sc, 1, 1);
+			changed[n] = s;
+			what[n++] = p;
+		}
+		lock_release(_gwf_gw_lock);
+		any |= n > 0;
+		/* set and URI of a slot never change: no lock needed */
+		for(i = 0; i < n; i++) {
+			gw = gwf_gwtab_at(_gwf_gw_table, changed[i]);
+			if(what[i] == GWF_GWTAB_GONE)
+				LM_NOTICE("gateway %s (set %d) removed from the dispatcher:"
+						  " out of its set, breaker stopped\n",
+						gw->uri, gw->set_id);
+			else
+				LM_NOTICE("gateway %s (set %d) back in the dispatcher:"
+						  " closed\n",
+						gw->uri, gw->set_id);
+		}
+	}
+	if(!any)
+		return; /* every other change of a set count judged it at once */
+	lock_get(_gwf_gw_lock);
+	for(k = 0; k < *_gwf_nsets; k++)
+		gwf_gw_set_judge_locked(&_gwf_sets[k]);
+	lock_release(_gwf_gw_lock);
+}
+
+/* Learn every dispatcher destination and note which table entries the
+ * dispatcher still has; if its list was read completely, mark the others
+ * removed (and those it has again present). */
+static void gwf_gw_sweep(uint64_t now_ms)
+{
+	gwf_dswalk_tally_t tally;
+	gwf_dswalk_verdict_t v;
+
+	lock_get(_gwf_gw_lock);
+	gwf_gwtab_sweep_begin(_gwf_gw_table);
+	lock_release(_gwf_gw_lock);
+	gwf_ds_walk_tally(gwf_gw_learn_dest, NULL, &tally);
+	v = gwf_dswalk_judge(&tally);
+	gwf_gw_walk_warn(v, &tally);
+	/* Only a complete list tells what the dispatcher no longer has; an
+	 * empty one (no destination sets at all) or one read in part leaves
+	 * every gateway as it was. */
+	if(v == GWF_DSWALK_COMPLETE)
+		gwf_gw_sweep_presence(now_ms);
+}
 
 uint64_t gwf_gw_next_due(void)
 {
@@ -748,8 +874,9 @@ void gwf_gw_timer(uint64_t now_ms)
 	_gwf_next_sweep_ms = now_ms + GWF_DS_SWEEP_MS;
 	/* Know every dispatcher destination (at start, and after a reload),
 	 * not only those traffic reached: a set is down only when all its
-	 * gateways are, and gwfailover.list shows every carrier. */
-	gwf_ds_walk(gwf_gw_learn_dest, NULL);
+	 * gateways are, and gwfailover.list shows every carrier. Gateways a
+	 * reload took away leave their sets. */
+	gwf_gw_sweep(now_ms);
 	for(s = 0; s < _gwf_gw_table->count; s++) {
 		gw = gwf_gwtab_at(_gwf_gw_table, s);
 		if(gw == NULL || gw->brk.state != GWF_BRK_OPEN || !gw->ds_down)

@@ -26,7 +26,9 @@ void gwf_gw_destroy_sync(void);
 void gwf_gw_destroy(void);
 
 /* Slot of gateway (<set>, <uri>), added if new. Returns the slot index, or
- * -1 (logged once) when the table is full or the URI is unusable. */
+ * -1 (logged once) when the table is full or the URI is unusable. A
+ * gateway removed from the dispatcher is returned as it is, and stays
+ * removed (see gwf_gw_timer()). */
 int gwf_gw_lookup(int set, str *uri);
 
 /* Is the gateway in slot <idx> worth choosing now (breaker not OPEN, and in
@@ -69,7 +71,8 @@ unsigned gwf_gw_slots(void);
 int gwf_gw_used(int idx);
 unsigned gwf_gw_count(void);
 
-/* Gateways not CLOSED now (open or half-open). Any process, no lock. */
+/* Gateways not CLOSED now (open or half-open); removed ones are CLOSED.
+ * Any process, no lock. */
 unsigned gwf_gw_down_count(void);
 
 /* Copy slot <idx> consistently into <out>. Returns 0, or -1 if the slot is
@@ -78,9 +81,10 @@ int gwf_gw_snapshot(int idx, gwf_gw_t *out);
 
 /* Operator: eject slot <idx> for <seconds> (an ejection in force is never
  * shortened), or restore it to CLOSED; both also set the dispatcher state,
- * even if it looked right already. */
-void gwf_gw_eject(int idx, uint32_t seconds);
-void gwf_gw_restore(int idx);
+ * even if it looked right already. Return 0, or -1 (nothing done) if the
+ * gateway is removed from the dispatcher. */
+int gwf_gw_eject(int idx, uint32_t seconds);
+int gwf_gw_restore(int idx);
 
 /* Operator: clear the totals and the consecutive fault count of slot
  * <idx>; the breaker state stays. */
@@ -88,7 +92,14 @@ void gwf_gw_reset(int idx);
 
 /* Timer work: OPEN breakers past their deadline become HALF_OPEN, and OPEN
  * gateways the dispatcher made active again (its OPTIONS probing, or an
- * operator) go HALF_OPEN early. Resume process only. */
+ * operator) go HALF_OPEN early. Once a second, the dispatcher's list is
+ * read: new destinations are learnt, gateways it no longer has (after a
+ * dispatcher.reload) are marked removed (out of their set and of the down
+ * gauge, breaker stopped: no half-open, no trial, outcomes of late calls
+ * count only in their totals), and removed ones it has again become
+ * members, CLOSED and fresh. A list that cannot be read completely
+ * changes no presence and is reported once (LM_WARN). Resume process
+ * only. */
 void gwf_gw_timer(uint64_t now_ms);
 
 /* When gwf_gw_timer() has work next: the earliest OPEN deadline or the

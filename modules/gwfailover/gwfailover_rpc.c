@@ -248,6 +248,13 @@ static unsigned gwf_rpc_u32(uint64_t v)
 	return v > UINT_MAX ? UINT_MAX : (unsigned)v;
 }
 
+/* The state an operator sees: the breaker's, or "removed" for a gateway
+ * the dispatcher no longer has (its breaker is stopped). */
+static const char *gwf_rpc_state_name(const gwf_gw_t *gw)
+{
+	return gw->removed ? "removed" : gwf_brk_state_name(gw->brk.state);
+}
+
 /* Add the fields of slot <idx> to struct handle <h>. */
 static int gwf_rpc_gw_fields(
 		rpc_t *rpc, void *ctx, void *h, int idx, const char *flags)
@@ -275,7 +282,7 @@ static int gwf_rpc_gw_fields(
 		half_in = (int)((gw.brk.open_until_ms - now + 999u) / 1000u);
 
 	if(rpc->struct_add(h, "dsssdsd", "set", gw.set_id, "uri", gw.uri, "state",
-			   gwf_brk_state_name(gw.brk.state), "reason", why, "state_for_s",
+			   gwf_rpc_state_name(&gw), "reason", why, "state_for_s",
 			   (int)((now - gw.brk.since_ms) / 1000u), "dispatcher", flags,
 			   "consecutive_faults", (int)gwf_rpc_u32(gw.brk.consec_faults))
 					< 0
@@ -327,6 +334,7 @@ typedef struct gwf_rpc_list
 {
 	gwf_rpc_row_t *rows;
 	unsigned n, max;
+	unsigned nslots;	 /* slots <seen> has a bit for */
 	unsigned char *seen; /* bit per table slot already collected */
 } gwf_rpc_list_t;
 
@@ -340,7 +348,10 @@ static void gwf_rpc_collect(
 {
 	gwf_rpc_row_t *r;
 
-	if(idx < 0 || l->n >= l->max || (l->seen[idx / 8] & (1u << (idx % 8))))
+	/* A slot past <nslots> was learnt after the list was sized (traffic,
+	 * the resume process): it shows in the next list. */
+	if(idx < 0 || (unsigned)idx >= l->nslots || l->n >= l->max
+			|| (l->seen[idx / 8] & (1u << (idx % 8))))
 		return;
 	l->seen[idx / 8] |= (unsigned char)(1u << (idx % 8));
 	r = &l->rows[l->n];
@@ -368,7 +379,8 @@ static int gwf_rpc_row_cmp(const void *a, const void *b)
 
 static const char *gwf_rpc_list_doc[2] = {
 		"List every gateway: dispatcher destinations and gateways seen in"
-		" traffic, by set, with breaker state, reason, dispatcher flags and"
+		" traffic, by set, with breaker state (\"removed\" once the"
+		" dispatcher no longer has it), reason, dispatcher flags and"
 		" totals.",
 		0};
 
@@ -378,13 +390,18 @@ static void gwf_rpc_list(rpc_t *rpc, void *ctx)
 	gwf_gw_t gw;
 	str a[1];
 	void *th, *arr, *h;
-	unsigned i, slots = gwf_gw_slots();
+	unsigned i, slots;
 
 	if(gwf_rpc_args(rpc, ctx, a, 0, "gwfailover.list") < 0)
 		return;
 	gwf_ds_walk(gwf_rpc_learn_dest, NULL);
+	/* Sized after the walk, which may have learnt gateways (after a
+	 * dispatcher.reload, or before any traffic): each row is a distinct
+	 * slot below <slots>. */
+	slots = gwf_gw_slots();
 	memset(&l, 0, sizeof(l));
-	l.max = gwf_gw_count() + 1;
+	l.max = slots;
+	l.nslots = slots;
 	l.rows = pkg_malloc(l.max * sizeof(*l.rows) + slots / 8 + 1);
 	if(l.rows == NULL) {
 		PKG_MEM_ERROR;
@@ -426,6 +443,20 @@ done:
 #define GWF_USAGE_RESET "gwfailover.reset [<uri>|all] [set]"
 #define GWF_USAGE_CLASSIFY \
 	"gwfailover.classify <code> [timeout|noanswer|retry_after]"
+
+/* Eject or restore refused: slot <idx> is a gateway the dispatcher no
+ * longer has, so there is nothing to mark there and no breaker to move. */
+static void gwf_rpc_removed_fault(rpc_t *rpc, void *ctx, int idx)
+{
+	gwf_gw_t gw;
+
+	if(gwf_gw_snapshot(idx, &gw) < 0) {
+		rpc->fault(ctx, 500, "gateway slot %d vanished", idx);
+		return;
+	}
+	rpc->fault(ctx, 404, "gateway %s in set %d was removed from the dispatcher",
+			gw.uri, gw.set_id);
+}
 
 /* <uri> [set] from a[0], a[<set_at>]; the resolved slot or -1 (fault). */
 static int gwf_rpc_target(
@@ -482,7 +513,10 @@ static void gwf_rpc_eject(rpc_t *rpc, void *ctx)
 	}
 	if((idx = gwf_rpc_target(rpc, ctx, a, n, 2, GWF_USAGE_EJECT)) < 0)
 		return;
-	gwf_gw_eject(idx, (uint32_t)secs);
+	if(gwf_gw_eject(idx, (uint32_t)secs) < 0) {
+		gwf_rpc_removed_fault(rpc, ctx, idx);
+		return;
+	}
 	gwf_rpc_gw(rpc, ctx, idx);
 }
 
@@ -500,7 +534,10 @@ static void gwf_rpc_restore(rpc_t *rpc, void *ctx)
 	if(n < 0
 			|| (idx = gwf_rpc_target(rpc, ctx, a, n, 1, GWF_USAGE_RESTORE)) < 0)
 		return;
-	gwf_gw_restore(idx);
+	if(gwf_gw_restore(idx) < 0) {
+		gwf_rpc_removed_fault(rpc, ctx, idx);
+		return;
+	}
 	gwf_rpc_gw(rpc, ctx, idx);
 }
 

@@ -100,21 +100,24 @@ def module_run(request):
     assert not bad, "kamailio log has:\n" + "\n".join(bad[:20])
 
 
-def start_proxy(run, gateways, expect_start=True, **keys):
+def start_proxy(run, gateways, expect_start=True, argv=(), **keys):
     """Kamailio on proxy.cfg.tmpl in Run run: gateways=[(set, uri, prio)],
-    template keys as keyword arguments (defaults PROXY_DEFAULTS)."""
+    template keys as keyword arguments (defaults PROXY_DEFAULTS), extra
+    kamailio command line arguments in argv."""
     subst = dict(PROXY_DEFAULTS)
     subst.update(keys)
     subst["DS_LIST"] = harness.dispatcher_list(run, gateways)
     return harness.Kamailio(run, TEMPLATE, subst=subst,
-                            expect_start=expect_start)
+                            expect_start=expect_start, argv=argv)
 
 
 @pytest.fixture
 def proxy(run):
-    """proxy(gateways=[(set, uri, prio)], expect_start=True, **KEYS)."""
-    def start(gateways, expect_start=True, **keys):
-        return start_proxy(run, gateways, expect_start=expect_start, **keys)
+    """proxy(gateways=[(set, uri, prio)], expect_start=True, argv=(),
+    **KEYS)."""
+    def start(gateways, expect_start=True, argv=(), **keys):
+        return start_proxy(run, gateways, expect_start=expect_start,
+                           argv=argv, **keys)
     return start
 
 

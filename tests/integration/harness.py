@@ -409,9 +409,14 @@ def run_caller(run, name, scenario, target_port, calls=1, rate=1.0,
 class Kamailio:
     """A real kamailio process running a config rendered from a template."""
 
+    # Extra command line arguments; subclasses that call start() without
+    # this constructor get none.
+    extra_argv = ()
+
     def __init__(self, run, cfg_template, name="kamailio", defines=(),
-                 subst=None, expect_start=True):
+                 subst=None, expect_start=True, argv=()):
         self.run = run
+        self.extra_argv = list(argv)
         self.sip_port = free_udp_port()
         self.ctl = run.sock("ctl.sock")
         values = {
@@ -426,12 +431,15 @@ class Kamailio:
         self.start(name, defines, expect_start)
 
     def start(self, name, defines, expect_start):
-        """Run kamailio on self.cfg with -A <defines>; register it so the
-        run fixture checks its log; wait until it answers RPC."""
+        """Run kamailio on self.cfg with -A <defines> and the extra command
+        line arguments given to the constructor (e.g. ["-x", "qm"]);
+        register it so the run fixture checks its log; wait until it
+        answers RPC."""
         argv = [KAMAILIO, "-f", self.cfg, "-DD", "-E", "-w", self.run.dir,
                 "-Y", self.run.dir, "-m", "64", "-M", "8", "-a", "no"]
         for d in defines:
             argv += ["-A", d]
+        argv += list(self.extra_argv)
         self.proc = self.run.spawn(name, argv)
         self.expect_start = expect_start
         if not hasattr(self.run, "kamailios"):

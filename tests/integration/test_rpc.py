@@ -709,14 +709,21 @@ def test_list_after_failures_counts_every_outcome(run, proxy):
         assert cfg["gateways_known"] in (5, 6)
 
     # Gateways seen in traffic stay listed after the dispatcher drops
-    # them, with dispatcher "-".
+    # them, with dispatcher "-", state "removed" (within a second: the
+    # resume process's sweep) and their totals.
     harness.dispatcher_list(run, [e for e in layout if e[1] != gw_ok.uri])
     k.rpc("dispatcher.reload")
     assert gw_ok.uri not in k.dispatcher_flags()
+    harness.wait_until(
+        lambda: get(k, "kamcmd", gw_ok.uri, 1)["state"] == "removed", 5,
+        step=0.1, what="the dropped gateway to be marked removed")
     for transport in TRANSPORTS:
         g = by_key(gw_list(k, transport))[(1, gw_ok.uri)]
-        check_gw(g, 1, gw_ok.uri, dispatcher="-", successes=2)
+        check_gw(g, 1, gw_ok.uri, state="removed",
+                 reason="removed from the dispatcher", dispatcher="-",
+                 successes=2)
         check_gw(get(k, transport, gw_ok.uri, 1), 1, gw_ok.uri,
+                 state="removed", reason="removed from the dispatcher",
                  dispatcher="-", successes=2)
 
 

@@ -470,6 +470,8 @@ static void test_why_format(void **state)
 	expect_why(GWF_WHY_TRIAL_OK, 0, 1, "1 trial call succeeded");
 	expect_why(GWF_WHY_FAULTS, 500, 1, "1 consecutive fault, last 500");
 	expect_why(GWF_WHY_MANUAL_RESTORE, 0, 0, "manual restore");
+	expect_why(GWF_WHY_DS_REMOVED, 0, 0, "removed from the dispatcher");
+	expect_why(GWF_WHY_DS_BACK, 0, 0, "back in the dispatcher");
 	expect_why((gwf_why_t)99, 0, 0, "unknown");
 	/* truncates like snprintf, always terminated */
 	assert_int_equal(
@@ -540,6 +542,228 @@ static void test_expire_walks_only_open_gateways(void **state)
 	free(t);
 }
 
+/* One sweep: <present> gateways seen (NULL-terminated), then every entry
+ * judged; the result of each entry in <res> (room for t->count). */
+static void sweep(gwf_gwtab_t *t, gwf_gw_t **present, uint64_t now,
+		gwf_gwtab_presence_t *res, gwf_brk_state_t *prev)
+{
+	uint32_t i;
+
+	gwf_gwtab_sweep_begin(t);
+	for(; *present != NULL; present++)
+		gwf_gwtab_seen(t, *present);
+	for(i = 0; i < t->count; i++)
+		res[i] = gwf_gwtab_sweep_one(t, gwf_gwtab_at(t, i), now, &prev[i]);
+}
+
+static void test_sweep_marks_removed_and_back(void **state)
+{
+	gwf_gwtab_t *t = new_tab(8);
+	gwf_gwtab_presence_t res[8];
+	gwf_brk_state_t prev[8];
+	gwf_gw_t *a, *b, *c, *d;
+	uint32_t out[8];
+	uint32_t epoch;
+
+	(void)state;
+	a = get(t, 1, "sip:a", 0, NULL);
+	b = get(t, 1, "sip:b", 0, NULL);
+	c = get(t, 2, "sip:c", 0, NULL);
+	{
+		gwf_gw_t *all[] = {a, b, c, NULL};
+		sweep(t, all, 10, res, prev);
+	}
+	assert_int_equal(res[0], GWF_GWTAB_STILL);
+	assert_int_equal(res[1], GWF_GWTAB_STILL);
+	assert_int_equal(res[2], GWF_GWTAB_STILL);
+	assert_false(a->removed || b->removed || c->removed);
+
+	/* b is ejected and on trial when the dispatcher drops it; a too. */
+	gwf_brk_eject(&b->brk, 100, 20);
+	gwf_gwtab_note_open(t, b);
+	t->down = 1;
+	b->ds_down = 1;
+	b->st.successes = 7;
+	gwf_silence_sent(&b->sil, 20);
+	epoch = b->brk.epoch;
+	{
+		gwf_gw_t *some[] = {c, NULL};
+		sweep(t, some, 50, res, prev);
+	}
+	assert_int_equal(res[0], GWF_GWTAB_GONE);
+	assert_int_equal(prev[0], GWF_BRK_CLOSED);
+	assert_int_equal(res[1], GWF_GWTAB_GONE);
+	assert_int_equal(prev[1], GWF_BRK_OPEN);
+	assert_int_equal(res[2], GWF_GWTAB_STILL);
+	assert_true(a->removed && b->removed && !c->removed);
+	/* the gauge no longer counts b; its breaker is stopped */
+	assert_int_equal(t->down, 0);
+	assert_int_equal(b->brk.state, GWF_BRK_CLOSED);
+	assert_int_equal(b->brk.open_until_ms, 0);
+	assert_int_equal(b->brk.consec_faults, 0);
+	assert_int_equal(b->brk.since_ms, 50);
+	assert_int_equal(b->brk.epoch, epoch);
+	assert_int_equal(b->ds_down, 0);
+	assert_int_equal(b->sil.unheard, 0);
+	assert_int_equal(b->why, GWF_WHY_DS_REMOVED);
+	assert_int_equal(a->brk.since_ms, 50);
+	/* totals stay */
+	assert_int_equal(b->st.successes, 7);
+	/* its old deadline passes: no half-open, and it leaves the open list */
+	assert_int_equal(gwf_gwtab_expire(t, 1000, out, 8), 0);
+	assert_int_equal(b->brk.state, GWF_BRK_CLOSED);
+	assert_false(b->on_open_list);
+
+	/* Still absent: nothing more happens (no second GONE). */
+	{
+		gwf_gw_t *some[] = {c, NULL};
+		sweep(t, some, 60, res, prev);
+	}
+	assert_int_equal(res[0], GWF_GWTAB_STILL);
+	assert_int_equal(res[1], GWF_GWTAB_STILL);
+	assert_int_equal(b->brk.since_ms, 50);
+
+	/* A lookup (an old call's xavp) does not bring it back... */
+	assert_ptr_equal(get(t, 1, "sip:b", 70, NULL), b);
+	assert_true(b->removed);
+	/* ...the dispatcher does: closed and fresh. */
+	{
+		gwf_gw_t *back[] = {b, c, NULL};
+		sweep(t, back, 80, res, prev);
+	}
+	assert_int_equal(res[0], GWF_GWTAB_STILL);
+	assert_int_equal(res[1], GWF_GWTAB_BACK);
+	assert_int_equal(prev[1], GWF_BRK_CLOSED);
+	assert_false(b->removed);
+	assert_true(a->removed);
+	assert_int_equal(b->brk.state, GWF_BRK_CLOSED);
+	assert_int_equal(b->brk.since_ms, 80);
+	assert_int_equal(b->why, GWF_WHY_DS_BACK);
+	assert_int_equal(b->st.successes, 7);
+	assert_int_equal(t->down, 0);
+
+	/* A gateway added between sweeps counts as present until a sweep
+	 * that started after it was added misses it. */
+	d = get(t, 3, "sip:d", 90, NULL);
+	assert_int_equal(gwf_gwtab_sweep_one(t, d, 95, &prev[0]), GWF_GWTAB_STILL);
+	{
+		gwf_gw_t *without_d[] = {b, c, NULL};
+		sweep(t, without_d, 100, res, prev);
+	}
+	assert_int_equal(res[3], GWF_GWTAB_GONE);
+	assert_true(d->removed);
+	/* A gateway added during a sweep (after its begin) is present at
+	 * its end. */
+	gwf_gwtab_sweep_begin(t);
+	d = get(t, 3, "sip:e", 110, NULL);
+	assert_int_equal(gwf_gwtab_sweep_one(t, d, 120, &prev[0]), GWF_GWTAB_STILL);
+	free(t);
+}
+
+static void test_sweep_half_open_gateway_removed(void **state)
+{
+	gwf_gwtab_t *t = new_tab(4);
+	gwf_gw_t *g = get(t, 1, "sip:g", 0, NULL);
+	gwf_brk_cfg_t cfg = {1, 100, 1, 1};
+	gwf_brk_state_t prev;
+	uint32_t trial = 0, out[4];
+
+	(void)state;
+	gwf_brk_eject(&g->brk, 10, 0);
+	gwf_gwtab_note_open(t, g);
+	t->down = 1;
+	assert_int_equal(gwf_gwtab_expire(t, 10, out, 4), 1);
+	assert_int_equal(g->brk.state, GWF_BRK_HALF_OPEN);
+	assert_true(gwf_brk_acquire(&g->brk, &cfg, 11, &trial, NULL));
+	assert_int_not_equal(trial, 0);
+
+	gwf_gwtab_sweep_begin(t);
+	assert_int_equal(gwf_gwtab_sweep_one(t, g, 20, &prev), GWF_GWTAB_GONE);
+	assert_int_equal(prev, GWF_BRK_HALF_OPEN);
+	assert_int_equal(t->down, 0);
+	assert_int_equal(g->brk.trials_inflight, 0);
+	/* The gauge never goes below 0 (the caller keeps it). */
+	gwf_gwtab_sweep_begin(t);
+	gwf_gwtab_seen(t, g);
+	assert_int_equal(gwf_gwtab_sweep_one(t, g, 30, &prev), GWF_GWTAB_BACK);
+	g->brk.state = GWF_BRK_OPEN;
+	gwf_gwtab_sweep_begin(t);
+	assert_int_equal(gwf_gwtab_sweep_one(t, g, 40, &prev), GWF_GWTAB_GONE);
+	assert_int_equal(t->down, 0);
+	/* The trial token of the call sent before the removal belongs to an
+	 * old period: it never counts as a trial of a later one. */
+	gwf_gwtab_sweep_begin(t);
+	gwf_gwtab_seen(t, g);
+	gwf_gwtab_sweep_one(t, g, 50, &prev);
+	gwf_brk_eject(&g->brk, 10, 60);
+	gwf_brk_tick(&g->brk, 70);
+	assert_int_not_equal(g->brk.epoch, trial);
+	free(t);
+}
+
+static void test_sweep_generation_skips_zero(void **state)
+{
+	gwf_gwtab_t *t = new_tab(2);
+	gwf_gw_t *g = get(t, 1, "sip:g", 0, NULL);
+	gwf_brk_state_t prev;
+
+	(void)state;
+	assert_int_equal(g->seen_gen, 0);
+	t->sweep_gen = UINT32_MAX;
+	assert_int_equal(gwf_gwtab_sweep_begin(t), 1);
+	/* an entry of generation 0 is not taken for seen by the wrap */
+	assert_int_equal(gwf_gwtab_sweep_one(t, g, 5, &prev), GWF_GWTAB_GONE);
+	free(t);
+}
+
+static void test_setcount(void **state)
+{
+	gwf_setcount_t sc;
+
+	(void)state;
+	/* A new set: its first gateway is healthy, never was down. */
+	gwf_setcount_init(&sc, 7);
+	assert_int_equal(sc.set_id, 7);
+	gwf_setcount_add(&sc, 1, 1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	gwf_setcount_add(&sc, 1, 1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	assert_int_equal(sc.members, 2);
+	assert_int_equal(sc.healthy, 2);
+	/* one ejected, then the healthy one removed: down, once */
+	gwf_setcount_add(&sc, 0, -1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	gwf_setcount_add(&sc, -1, -1);
+	assert_int_equal(sc.members, 1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_DOWN);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	/* the ejected one removed too: still down, nothing new */
+	gwf_setcount_add(&sc, -1, 0);
+	assert_int_equal(sc.members, 0);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	/* back in the dispatcher, healthy: up */
+	gwf_setcount_add(&sc, 1, 1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_UP);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	/* several changes judged once: no event if healthy all along */
+	gwf_setcount_add(&sc, -1, -1);
+	gwf_setcount_add(&sc, 1, 1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_NONE);
+	/* a healthy set removed all at once is down */
+	gwf_setcount_add(&sc, -1, -1);
+	assert_int_equal(gwf_setcount_judge(&sc), GWF_SET_EV_DOWN);
+	/* counts never go below 0 nor wrap */
+	gwf_setcount_add(&sc, -5, -5);
+	assert_int_equal(sc.members, 0);
+	assert_int_equal(sc.healthy, 0);
+	sc.members = UINT32_MAX - 1;
+	gwf_setcount_add(&sc, 5, 0);
+	assert_int_equal(sc.members, UINT32_MAX);
+	gwf_setcount_add(&sc, INT32_MIN, INT32_MIN);
+	assert_int_equal(sc.members, UINT32_MAX - 0x80000000u);
+	assert_int_equal(sc.healthy, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -558,6 +782,10 @@ int main(void)
 			cmocka_unit_test(test_why_format),
 			cmocka_unit_test(test_recent_codes),
 			cmocka_unit_test(test_expire_walks_only_open_gateways),
+			cmocka_unit_test(test_sweep_marks_removed_and_back),
+			cmocka_unit_test(test_sweep_half_open_gateway_removed),
+			cmocka_unit_test(test_sweep_generation_skips_zero),
+			cmocka_unit_test(test_setcount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
