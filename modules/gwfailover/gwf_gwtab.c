@@ -238,6 +238,26 @@ unsigned gwf_gwtab_expire(
 	return n;
 }
 
+unsigned gwf_gwtab_cap_open(gwf_gwtab_t *t, uint64_t until_ms,
+		int (*pick)(const gwf_gw_t *g, void *arg), void *arg)
+{
+	unsigned n = 0;
+	uint32_t i;
+	gwf_gw_t *g;
+
+	for(i = t->open_head; i != GWF_NO_SLOT; i = g->open_next) {
+		g = &t->entries[i];
+		if(g->brk.state != GWF_BRK_OPEN || g->brk.open_until_ms <= until_ms
+				|| !pick(g, arg))
+			continue;
+		g->brk.open_until_ms = until_ms;
+		n++;
+	}
+	if(n > 0)
+		gwf_gwtab_note_deadline(t, until_ms);
+	return n;
+}
+
 uint32_t gwf_gwtab_sweep_begin(gwf_gwtab_t *t)
 {
 	/* 0 is what entries of a table that never swept hold */
@@ -259,6 +279,7 @@ static void gwf_gwtab_fresh(gwf_gw_t *g, uint64_t now_ms, gwf_why_t why)
 	gwf_brk_restore(&g->brk, now_ms);
 	g->brk.since_ms = now_ms; /* also when it was CLOSED already */
 	gwf_silence_heard(&g->sil);
+	gwf_eject_clear(&g->ej);
 	g->ds_down = 0;
 	g->why = why;
 	g->why_code = 0;

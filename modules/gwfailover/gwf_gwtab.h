@@ -26,6 +26,7 @@
 #define GWF_GWTAB_H
 
 #include "gwf_breaker.h"
+#include "gwf_eject.h"
 #include "gwf_silence.h"
 
 #define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
@@ -81,6 +82,7 @@ typedef struct gwf_gw
 					   * breaker (CLOSED, frozen), in no set count */
 	uint32_t seen_gen;	  /* last sweep that found it in the dispatcher */
 	gwf_brk_t brk;
+	gwf_eject_t ej;		/* record of automatic ejections: their length */
 	gwf_silence_t sil;	/* INVITEs since the gateway last replied */
 	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */
@@ -212,6 +214,8 @@ typedef struct gwf_setcount
 	uint32_t members; /* gateways of the set, removed ones not counted */
 	uint32_t healthy; /* of them CLOSED */
 	uint8_t down;	  /* SET_DOWN reported, no SET_UP since */
+	uint8_t panic;	  /* its guard refused an ejection; no success since */
+	uint32_t refused; /* ejections refused in this panic */
 } gwf_setcount_t;
 
 typedef enum gwf_set_ev
@@ -235,6 +239,13 @@ void gwf_setcount_add(gwf_setcount_t *sc, int members, int healthy);
  * first (a sweep that removes several gateways at once reports the set
  * once), and a second call owes nothing. */
 gwf_set_ev_t gwf_setcount_judge(gwf_setcount_t *sc);
+
+/* Bring forward to <until_ms> the deadline of every OPEN entry of <t> for
+ * which <pick>(entry, <arg>) holds and whose deadline is later, keeping
+ * next_deadline_ms right. Walks the open list only. Returns how many
+ * deadlines moved. */
+unsigned gwf_gwtab_cap_open(gwf_gwtab_t *t, uint64_t until_ms,
+		int (*pick)(const gwf_gw_t *g, void *arg), void *arg);
 
 /* Entry <i> (0 <= i < count) or NULL; for iteration. */
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);

@@ -14,8 +14,10 @@
 #include "gwf_backoff.h"
 #include "gwf_breaker.h"
 #include "gwf_classify.h"
+#include "gwf_eject.h"
 #include "gwf_plan.h"
 #include "gwf_silence.h"
+#include "gwf_trigger.h"
 
 #define GWF_VERSION "0.5.0"
 
@@ -24,6 +26,12 @@
 #define GWF_MAX_GATEWAYS_LIMIT 1000000
 #define GWF_DELAY_LIMIT_MS 60000
 #define GWF_EJECT_LIMIT_S 86400
+
+/* While a set is in panic (its guard refused an ejection) or has no
+ * healthy gateway, its automatically ejected gateways are re-tested this
+ * often: the set comes back within about a second of a gateway recovering,
+ * not after eject_time_s. */
+#define GWF_PANIC_RETEST_MS 1000
 
 /* Longest reason phrase the module sends itself (exhausted_reason, a
  * gateway's reason kept for a reply after a delay), NUL included. */
@@ -37,7 +45,10 @@ typedef struct gwf_config
 	gwf_cls_t cls;
 	gwf_brk_cfg_t brk;
 	gwf_silence_cfg_t silence;
-	gwf_plan_cfg_t plan; /* limits and delays of a call's attempts */
+	gwf_plan_cfg_t plan;		  /* limits and delays of a call's attempts */
+	gwf_eject_cfg_t eject;		  /* length of automatic ejections */
+	unsigned max_ejected_percent; /* the ejection guard of a set */
+	unsigned dry_run; /* triggers that only detect: bit per gwf_trigger_t */
 	unsigned max_gateways;
 	int exhausted_code; /* 0: relay the gateway's failure */
 	const char *exhausted_reason;

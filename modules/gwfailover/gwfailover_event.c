@@ -38,8 +38,9 @@ struct gwf_evsink
 static gwf_evsink_t *_gwf_ev_sinks[GWF_EV_MAX_SINKS];
 static int _gwf_ev_nsinks = 0;
 static gwf_evsink_t *_gwf_ev_route_sink = NULL;
-/* event_rt index per kind; -1: no route. Only DOWN and UP have routes. */
-static int _gwf_ev_rt[GWF_EV_KINDS] = {-1, -1, -1, -1, -1, -1};
+/* event_rt index per kind; -1: no route. DOWN, UP and the panic of a set
+ * have routes. */
+static int _gwf_ev_rt[GWF_EV_KINDS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1};
 static str _gwf_ev_cbname = STR_NULL;
 static unsigned _gwf_ev_mask = 0; /* bit per kind that some sink wants */
 static const gwf_event_t *_gwf_ev_current = NULL;
@@ -59,6 +60,12 @@ const char *gwf_event_name(gwf_ev_kind_t kind)
 			return "set-down";
 		case GWF_EV_SET_UP:
 			return "set-up";
+		case GWF_EV_SET_PANIC:
+			return "set-panic";
+		case GWF_EV_SET_CALM:
+			return "set-calm";
+		case GWF_EV_WOULD_EJECT:
+			return "gw-would-eject";
 		default:
 			return "unknown";
 	}
@@ -67,7 +74,16 @@ const char *gwf_event_name(gwf_ev_kind_t kind)
 /* Full route name of <kind>: "gwfailover:gw-down". */
 static const char *gwf_event_route_name(gwf_ev_kind_t kind)
 {
-	return kind == GWF_EV_DOWN ? "gwfailover:gw-down" : "gwfailover:gw-up";
+	switch(kind) {
+		case GWF_EV_DOWN:
+			return "gwfailover:gw-down";
+		case GWF_EV_SET_PANIC:
+			return "gwfailover:set-panic";
+		case GWF_EV_SET_CALM:
+			return "gwfailover:set-calm";
+		default:
+			return "gwfailover:gw-up";
+	}
 }
 
 gwf_evsink_t *gwf_event_add_sink(unsigned mask, unsigned size, int queued,
@@ -105,7 +121,8 @@ gwf_evsink_t *gwf_event_add_sink(unsigned mask, unsigned size, int queued,
 
 int gwf_event_init(str *cbname)
 {
-	static const gwf_ev_kind_t routed[] = {GWF_EV_DOWN, GWF_EV_UP};
+	static const gwf_ev_kind_t routed[] = {
+			GWF_EV_DOWN, GWF_EV_UP, GWF_EV_SET_PANIC, GWF_EV_SET_CALM};
 	unsigned mask = 0;
 	size_t i;
 	int rt;
@@ -120,7 +137,8 @@ int gwf_event_init(str *cbname)
 			return -1;
 		}
 		_gwf_ev_cbname = *cbname;
-		mask = (1u << GWF_EV_DOWN) | (1u << GWF_EV_UP);
+		mask = (1u << GWF_EV_DOWN) | (1u << GWF_EV_UP)
+			   | (1u << GWF_EV_SET_PANIC) | (1u << GWF_EV_SET_CALM);
 	} else {
 		for(i = 0; i < sizeof(routed) / sizeof(routed[0]); i++) {
 			rt = route_lookup(

@@ -24,12 +24,15 @@
 
 typedef enum gwf_ev_kind
 {
-	GWF_EV_DOWN = 0,  /* closed -> open: ejected */
-	GWF_EV_REOPENED,  /* half-open -> open: a trial failed, or manual */
-	GWF_EV_HALF_OPEN, /* open -> half-open: trial calls allowed */
-	GWF_EV_UP,		  /* -> closed: restored */
-	GWF_EV_SET_DOWN,  /* the last healthy gateway of a set left closed */
-	GWF_EV_SET_UP,	  /* a set without healthy gateway has one again */
+	GWF_EV_DOWN = 0,	/* closed -> open: ejected */
+	GWF_EV_REOPENED,	/* half-open -> open: a trial failed, or manual */
+	GWF_EV_HALF_OPEN,	/* open -> half-open: trial calls allowed */
+	GWF_EV_UP,			/* -> closed: restored */
+	GWF_EV_SET_DOWN,	/* the last healthy gateway of a set left closed */
+	GWF_EV_SET_UP,		/* a set without healthy gateway has one again */
+	GWF_EV_SET_PANIC,	/* the guard of a set refused an ejection */
+	GWF_EV_SET_CALM,	/* a set in panic served a call again */
+	GWF_EV_WOULD_EJECT, /* dry-run: an ejection detected, not made */
 	GWF_EV_KINDS
 } gwf_ev_kind_t;
 
@@ -46,6 +49,9 @@ typedef struct gwf_event
 	uint64_t wall_ms;		/* Unix time of the transition, ms */
 	uint32_t set_gateways;	/* set events: gateways known in the set */
 	uint32_t set_healthy;	/* set events: of them closed */
+	uint32_t refused;		/* SET_CALM: ejections refused in the panic */
+	uint32_t eject_mult;	/* gateway events: its ejection multiplier */
+	uint32_t next_eject_ms; /* gateway events: its next ejection's length */
 	int ncodes;				/* recent failure codes, oldest first */
 	int codes[GWF_RECENT_CODES];
 	char uri[GWF_URI_MAX + 1]; /* gateway events */
@@ -91,7 +97,7 @@ void gwf_event_run(void);
 /* The event whose route runs now in this process, or NULL. */
 const gwf_event_t *gwf_event_current(void);
 
-/* "gw-down", "gw-reopened", "gw-half-open", "gw-up". */
+/* "gw-down", "gw-reopened", "gw-half-open", "gw-up", "set-down", ... */
 const char *gwf_event_name(gwf_ev_kind_t kind);
 
 #endif

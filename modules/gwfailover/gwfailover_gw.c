@@ -10,7 +10,9 @@
 #include "core/dprint.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
+#include "core/rand/kam_rand.h"
 
+#include "gwf_guard.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_dsrpc.h"
@@ -30,6 +32,9 @@ static gen_lock_t *_gwf_gw_lock = NULL;
  * count (gwf_setcount_t). */
 static gwf_setcount_t *_gwf_sets = NULL;
 static int *_gwf_nsets = NULL;
+/* Sets in panic now, so a success looks its set up only while one is. In
+ * shm with the table, under the table lock. */
+static uint32_t *_gwf_npanics = NULL;
 
 int gwf_gw_init(unsigned max_gw)
 {
@@ -46,15 +51,17 @@ int gwf_gw_init(unsigned max_gw)
 	}
 	memset(_gwf_gw_table, 0, bytes);
 	gwf_gwtab_init(_gwf_gw_table, max_gw);
-	_gwf_nsets =
-			shm_malloc(sizeof(int) + GWF_MAX_SETS * sizeof(gwf_setcount_t));
+	_gwf_nsets = shm_malloc(
+			2 * sizeof(uint64_t) + GWF_MAX_SETS * sizeof(gwf_setcount_t));
 	if(_gwf_nsets == NULL) {
 		SHM_MEM_ERROR_FMT("set counts\n");
 		gwf_gw_destroy();
 		return -1;
 	}
 	*_gwf_nsets = 0;
-	_gwf_sets = (gwf_setcount_t *)(_gwf_nsets + 1);
+	_gwf_npanics = (uint32_t *)((uint64_t *)_gwf_nsets + 1);
+	*_gwf_npanics = 0;
+	_gwf_sets = (gwf_setcount_t *)((uint64_t *)_gwf_nsets + 2);
 
 	_gwf_gw_lock = lock_alloc();
 	if(_gwf_gw_lock == NULL || lock_init(_gwf_gw_lock) == NULL) {
@@ -211,15 +218,21 @@ typedef struct gwf_trans
 	gwf_brk_state_t prev; /* state before the transition */
 	int half;			  /* HALF_OPEN after: trial slots may have moved */
 	uint32_t open_ms;	  /* OPENED: how long */
+	/* an automatic ejection that was not made (tr is NONE then) */
+	uint8_t dry_run;	 /* its trigger only detects */
+	uint8_t refused;	 /* the guard of the set refused it */
+	uint8_t panic_start; /* ... and the set entered panic with it */
+	uint8_t panic_end;	 /* a success ended the panic of the set */
+	uint32_t refused_n;	 /* panic_end: ejections refused in the panic */
 	char why[GWF_EV_REASON_MAX];
 } gwf_trans_t;
 
-#define GWF_TRANS_NONE                        \
-	{                                         \
-		GWF_BRK_T_NONE, GWF_BRK_CLOSED, 0, 0, \
-		{                                     \
-			0                                 \
-		}                                     \
+#define GWF_TRANS_NONE                                       \
+	{                                                        \
+		GWF_BRK_T_NONE, GWF_BRK_CLOSED, 0, 0, 0, 0, 0, 0, 0, \
+		{                                                    \
+			0                                                \
+		}                                                    \
 	}
 
 static gwf_ev_kind_t gwf_gw_ev_kind(const gwf_trans_t *t)
@@ -245,10 +258,10 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 		gwf_brk_trans_t tr, gwf_brk_state_t prev, gwf_why_t why, int code,
 		uint32_t arg)
 {
+	memset(t, 0, offsetof(gwf_trans_t, why));
 	t->tr = tr;
 	t->prev = prev;
 	t->half = (gw->brk.state == GWF_BRK_HALF_OPEN);
-	t->open_ms = 0;
 	t->why[0] = '\0';
 	if(tr == GWF_BRK_T_NONE)
 		return;
@@ -299,9 +312,42 @@ static void gwf_gw_emit_locked(
 	ev.consec_faults = gw->brk.consec_faults;
 	ev.ejections = gw->st.ejections;
 	ev.open_ms = t->open_ms;
+	ev.eject_mult = gw->ej.mult;
+	ev.next_eject_ms = gwf_eject_next_ms(&_gwf_cfg.eject, gw->ej.mult);
 	memcpy(ev.uri, gw->uri, (size_t)gw->uri_len + 1);
 	memcpy(ev.reason, t->why, sizeof(ev.reason));
 	gwf_event_emit(&ev);
+}
+
+/* Log and count an automatic ejection of slot <idx> that <t> says was
+ * not made, and the panic of its set (after unlocking). */
+static void gwf_gw_report_kept(gwf_gw_t *gw, const gwf_trans_t *t)
+{
+	if(t->dry_run) {
+		gwf_stat_inc(GWF_ST_EJECTIONS_DRY_RUN);
+		LM_NOTICE("dry-run: would eject gateway %s (set %d): %s\n", gw->uri,
+				gw->set_id, t->why);
+	}
+	if(t->refused) {
+		gwf_stat_inc(GWF_ST_EJECTIONS_REFUSED);
+		if(t->panic_start) {
+			/* its ejected gateways are due for a re-test now */
+			gwf_wake_signal(gwf_wake_resume());
+			LM_WARN("set %d in panic: gateway %s not ejected (%s): the"
+					" set may lose no more gateways (max_ejected_percent"
+					" %u); its ejected gateways are re-tested every %d ms"
+					"\n",
+					gw->set_id, gw->uri, t->why, _gwf_cfg.max_ejected_percent,
+					GWF_PANIC_RETEST_MS);
+		} else
+			LM_DBG("set %d in panic: gateway %s not ejected (%s)\n", gw->set_id,
+					gw->uri, t->why);
+	}
+	if(t->panic_end)
+		LM_NOTICE("set %d out of panic: gateway %s answered a call; %u"
+				  " ejection%s refused meanwhile\n",
+				gw->set_id, gw->uri, t->refused_n,
+				t->refused_n == 1 ? "" : "s");
 }
 
 /* Log and count transition <t> of slot <idx> (after unlocking). */
@@ -310,6 +356,8 @@ static void gwf_gw_report(int idx, const gwf_trans_t *t)
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 
 	/* set and URI of a slot never change: no lock needed */
+	if(t->dry_run || t->refused || t->panic_end)
+		gwf_gw_report_kept(gw, t);
 	switch(t->tr) {
 		case GWF_BRK_T_OPENED:
 			/* a new deadline, maybe before the resume process wakes */
@@ -338,10 +386,143 @@ static void gwf_gw_report(int idx, const gwf_trans_t *t)
  * dispatcher in line when the state changed or trial slots moved. */
 static void gwf_gw_after(int idx, const gwf_trans_t *t)
 {
-	if(t->tr != GWF_BRK_T_NONE)
+	if(t->tr != GWF_BRK_T_NONE || t->dry_run || t->refused || t->panic_end)
 		gwf_gw_report(idx, t);
 	if(t->tr != GWF_BRK_T_NONE || t->half)
 		gwf_gw_sync_ds(idx, 0);
+}
+
+/* <gw> stays in although an ejection was due: its count of faults and of
+ * unanswered INVITEs starts over, so a fault that goes on is judged again
+ * after the same evidence. (expects the table lock to be taken) */
+static void gwf_gw_keep_locked(gwf_gw_t *gw)
+{
+	gw->brk.consec_faults = 0;
+	gwf_silence_heard(&gw->sil);
+}
+
+/* Queue a gateway event of <kind> about <gw> that changes no state (a
+ * dry-run detection, the panic of its set), with reason <t>->why.
+ * (expects the table lock to be taken) */
+static void gwf_gw_emit_kept_locked(
+		gwf_gw_t *gw, gwf_ev_kind_t kind, const gwf_trans_t *t, int code)
+{
+	gwf_setcount_t *sc;
+	gwf_event_t ev;
+
+	if(!gwf_event_wanted(kind))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.why = gw->why;
+	ev.prev = gw->brk.state;
+	ev.set_id = gw->set_id;
+	ev.ncodes = (int)gwf_gwstats_recent(&gw->st, ev.codes);
+	ev.code = code ? code : gw->st.last_code;
+	ev.consec_faults = gw->brk.consec_faults;
+	ev.ejections = gw->st.ejections;
+	ev.eject_mult = gw->ej.mult;
+	ev.next_eject_ms = gwf_eject_next_ms(&_gwf_cfg.eject, gw->ej.mult);
+	sc = gwf_gw_set_locked(gw->set_id, 0);
+	if(sc != NULL) {
+		ev.set_gateways = sc->members;
+		ev.set_healthy = sc->healthy;
+	}
+	memcpy(ev.uri, gw->uri, (size_t)gw->uri_len + 1);
+	memcpy(ev.reason, t->why, sizeof(ev.reason));
+	gwf_event_emit(&ev);
+}
+
+/* The set of <gw> served a call: if it was in panic, that is over.
+ * (expects the table lock to be taken) */
+static void gwf_gw_calm_locked(gwf_gw_t *gw, gwf_trans_t *t)
+{
+	gwf_setcount_t *sc;
+	gwf_event_t ev;
+
+	if(*_gwf_npanics == 0)
+		return; /* the common case: one read */
+	sc = gwf_gw_set_locked(gw->set_id, 0);
+	if(sc == NULL || !sc->panic)
+		return;
+	sc->panic = 0;
+	(*_gwf_npanics)--;
+	t->panic_end = 1;
+	t->refused_n = sc->refused;
+	if(gwf_event_wanted(GWF_EV_SET_CALM)) {
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = GWF_EV_SET_CALM;
+		ev.set_id = sc->set_id;
+		ev.set_gateways = sc->members;
+		ev.set_healthy = sc->healthy;
+		ev.refused = sc->refused;
+		gwf_event_emit(&ev);
+	}
+	sc->refused = 0;
+}
+
+/* An automatic ejection of <gw>, caused by <trig> (<why>, <code>, <arg>
+ * for its reason), is due at <now>. Decide it and carry it out, filling
+ * <t>:
+ *   - a trigger listed in dry_run only detects: counted, logged and posted
+ *     as a webhook with "enforced": false; the gateway keeps its state;
+ *   - a closed gateway whose set may lose no more gateways (the guard,
+ *     max_ejected_percent) stays in: refused, and the set is in panic
+ *     until one of its gateways answers a call;
+ *   - otherwise it is ejected for <ms> (Retry-After) or, when <ms> is 0,
+ *     for its next grown and jittered length (gwf_eject).
+ * A gateway kept in starts over its count of faults and silence. An OPEN
+ * gateway (a late failure of a call sent before) only has a Retry-After
+ * deadline moved out. (expects the table lock to be taken) */
+static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
+		uint32_t ms, uint64_t now, gwf_why_t why, int code, uint32_t arg,
+		gwf_trans_t *t)
+{
+	gwf_brk_state_t prev = gw->brk.state;
+	gwf_setcount_t *sc;
+	gwf_brk_trans_t tr;
+	uint64_t before;
+
+	gwf_gw_trans_locked(gw, t, GWF_BRK_T_NONE, prev, why, code, arg);
+	if(prev == GWF_BRK_OPEN) {
+		before = gw->brk.open_until_ms;
+		if(ms > 0 && gwf_brk_eject(&gw->brk, ms, now) == GWF_BRK_T_NONE
+				&& gw->brk.open_until_ms != before) {
+			gw->why = why;
+			gw->why_code = code;
+			gw->why_arg = arg;
+			gwf_gwtab_note_open(_gwf_gw_table, gw);
+		}
+		return;
+	}
+	if(_gwf_cfg.dry_run & (1u << trig)) {
+		gwf_gw_keep_locked(gw);
+		t->dry_run = 1;
+		gwf_why_format(why, code, arg, t->why, sizeof(t->why));
+		gwf_gw_emit_kept_locked(gw, GWF_EV_WOULD_EJECT, t, code);
+		return;
+	}
+	sc = prev == GWF_BRK_CLOSED ? gwf_gw_set_locked(gw->set_id, 0) : NULL;
+	if(sc != NULL
+			&& !gwf_guard_may_eject(sc->members, sc->members - sc->healthy,
+					_gwf_cfg.max_ejected_percent)) {
+		gwf_gw_keep_locked(gw);
+		t->refused = 1;
+		gwf_why_format(why, code, arg, t->why, sizeof(t->why));
+		sc->refused++;
+		if(!sc->panic) {
+			sc->panic = 1;
+			(*_gwf_npanics)++;
+			t->panic_start = 1;
+			gwf_gw_emit_kept_locked(gw, GWF_EV_SET_PANIC, t, code);
+		}
+		return;
+	}
+	if(ms == 0)
+		ms = gwf_eject_start(&_gwf_cfg.eject, &gw->ej,
+				(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16));
+	tr = gwf_brk_eject(&gw->brk, ms, now);
+	gwf_gw_trans_locked(gw, t, tr, prev, why, code, arg);
 }
 
 /* An INVITE goes to <gw> at <now>: feed its silence detector and eject a
@@ -350,7 +531,6 @@ static void gwf_gw_after(int idx, const gwf_trans_t *t)
  * calls decide. (expects the table lock to be taken) */
 static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 {
-	gwf_brk_trans_t tr;
 	uint32_t n;
 
 	if(_gwf_cfg.silence.ms == 0 || gw->brk.state != GWF_BRK_CLOSED
@@ -360,8 +540,8 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 	if(!gwf_silence_check(&gw->sil, &_gwf_cfg.silence, now))
 		return;
 	n = gw->sil.unheard;
-	tr = gwf_brk_eject(&gw->brk, _gwf_cfg.brk.open_ms, now);
-	gwf_gw_trans_locked(gw, t, tr, GWF_BRK_CLOSED, GWF_WHY_SILENT, 408, n);
+	gwf_gw_auto_eject_locked(
+			gw, GWF_TRIG_SILENCE, 0, now, GWF_WHY_SILENT, 408, n, t);
 }
 
 /* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
@@ -501,36 +681,52 @@ int gwf_gw_acquire(int idx, uint32_t *trial)
 	return ok;
 }
 
-/* Record <out> at <now>; a failure carries its <code>. (expects the table
- * lock to be taken) */
+/* Record <out> at <now>; a failure carries its <code>. A fault that would
+ * open the breaker is an automatic ejection (threshold, or a failed
+ * trial), decided by gwf_gw_auto_eject_locked(). (expects the table lock
+ * to be taken) */
 static void gwf_gw_record_locked(gwf_gw_t *gw, uint32_t trial,
 		gwf_outcome_t out, int code, uint64_t now, gwf_trans_t *t)
 {
 	gwf_brk_state_t prev = gw->brk.state;
 	gwf_brk_trans_t tr;
-	gwf_why_t why = GWF_WHY_NONE;
-	uint32_t arg = 0;
 
 	if(out == GWF_OUT_SUCCESS)
 		gw->st.successes++;
 	if(gw->removed) {
 		/* a call sent before the dispatcher dropped the gateway: it
 		 * counts in the totals, its breaker stays stopped */
-		gwf_gw_trans_locked(gw, t, GWF_BRK_T_NONE, prev, why, code, arg);
+		gwf_gw_trans_locked(gw, t, GWF_BRK_T_NONE, prev, GWF_WHY_NONE, code, 0);
 		return;
 	}
-	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
-	if(tr == GWF_BRK_T_OPENED && prev == GWF_BRK_CLOSED) {
-		why = GWF_WHY_FAULTS;
-		arg = _gwf_cfg.brk.fail_threshold;
-	} else if(tr == GWF_BRK_T_OPENED) {
-		why = GWF_WHY_TRIAL_FAILED;
-	} else if(tr == GWF_BRK_T_CLOSED) {
-		why = GWF_WHY_TRIAL_OK;
-		arg = _gwf_cfg.brk.trial_successes;
-		code = 0;
+	if(out == GWF_OUT_FAULT) {
+		gwf_eject_fault(&gw->ej);
+		if(gwf_brk_would_open(&gw->brk, &_gwf_cfg.brk, out, trial)) {
+			if(prev == GWF_BRK_HALF_OPEN) {
+				/* the trial slot goes back whatever is decided */
+				gwf_brk_record(
+						&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
+				gwf_gw_auto_eject_locked(gw, GWF_TRIG_TRIAL, 0, now,
+						GWF_WHY_TRIAL_FAILED, code, 0, t);
+			} else {
+				/* counted as the breaker would, for the reason shown */
+				gw->brk.consec_faults++;
+				gwf_gw_auto_eject_locked(gw, GWF_TRIG_THRESHOLD, 0, now,
+						GWF_WHY_FAULTS, code, _gwf_cfg.brk.fail_threshold, t);
+			}
+			return;
+		}
 	}
-	gwf_gw_trans_locked(gw, t, tr, prev, why, code, arg);
+	tr = gwf_brk_record(&gw->brk, &_gwf_cfg.brk, out, trial, now);
+	if(tr == GWF_BRK_T_CLOSED)
+		gwf_gw_trans_locked(gw, t, tr, prev, GWF_WHY_TRIAL_OK, 0,
+				_gwf_cfg.brk.trial_successes);
+	else
+		gwf_gw_trans_locked(gw, t, tr, prev, GWF_WHY_NONE, code, 0);
+	if(out == GWF_OUT_SUCCESS) {
+		gwf_eject_success(&_gwf_cfg.eject, &gw->ej);
+		gwf_gw_calm_locked(gw, t);
+	}
 }
 
 static void gwf_gw_record(int idx, uint32_t trial, gwf_outcome_t out)
@@ -560,8 +756,6 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 		gwf_health_t health, uint32_t eject_ms)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
-	gwf_brk_state_t prev;
-	gwf_brk_trans_t tr;
 	gwf_trans_t t;
 	uint64_t now = gwf_now_ms();
 
@@ -583,16 +777,14 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	if(health == GWF_HEALTH_EJECT && !gw->removed) {
 		/* release the trial slot first so the ejection starts clean */
 		gwf_brk_record(&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, trial, now);
-		prev = gw->brk.state;
-		tr = gwf_brk_eject(&gw->brk, eject_ms, now);
+		gwf_eject_fault(&gw->ej);
+		/* Retry-After: the carrier's own time, which does not grow */
 		if(f->retry_after_s >= 0)
-			gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_RETRY_AFTER, f->code,
-					eject_ms / 1000u);
+			gwf_gw_auto_eject_locked(gw, GWF_TRIG_RETRY_AFTER, eject_ms, now,
+					GWF_WHY_RETRY_AFTER, f->code, eject_ms / 1000u, &t);
 		else
-			gwf_gw_trans_locked(
-					gw, &t, tr, prev, GWF_WHY_EJECT_RULE, f->code, 0);
-		/* already OPEN: the deadline may have moved */
-		gwf_gwtab_note_open(_gwf_gw_table, gw);
+			gwf_gw_auto_eject_locked(gw, GWF_TRIG_EJECT_RULE, 0, now,
+					GWF_WHY_EJECT_RULE, f->code, 0, &t);
 	} else {
 		gwf_gw_record_locked(gw, trial,
 				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,
@@ -700,6 +892,7 @@ int gwf_gw_restore(int idx)
 	}
 	prev = gw->brk.state;
 	tr = gwf_brk_restore(&gw->brk, gwf_now_ms());
+	gwf_eject_clear(&gw->ej); /* the operator vouches for it */
 	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_RESTORE, 0, 0);
 	lock_release(_gwf_gw_lock);
 	if(t.tr != GWF_BRK_T_NONE)
@@ -717,6 +910,7 @@ void gwf_gw_reset(int idx)
 	lock_get(_gwf_gw_lock);
 	memset(&gw->st, 0, sizeof(gw->st));
 	gw->brk.consec_faults = 0;
+	gwf_eject_clear(&gw->ej);
 	gwf_silence_heard(&gw->sil);
 	lock_release(_gwf_gw_lock);
 }
@@ -843,12 +1037,48 @@ uint64_t gwf_gw_next_due(void)
 	return due < _gwf_next_sweep_ms ? due : _gwf_next_sweep_ms;
 }
 
+/* Is <s> a set whose ejected gateways are re-tested every
+ * GWF_PANIC_RETEST_MS: in panic, or without a healthy gateway?
+ * (expects the table lock to be taken) */
+static int gwf_gw_set_retests(const gwf_setcount_t *s)
+{
+	return s->panic || (s->members > 0 && s->healthy == 0);
+}
+
+/* gwf_gwtab_cap_open() pick: an automatic ejection (an operator's is
+ * kept) of a gateway whose set re-tests. (expects the table lock) */
+static int gwf_gw_retest_pick(const gwf_gw_t *g, void *arg)
+{
+	gwf_setcount_t *sc;
+
+	if(g->why == GWF_WHY_MANUAL_EJECT || g->removed)
+		return 0;
+	sc = gwf_gw_set_locked(g->set_id, 0);
+	return sc != NULL && gwf_gw_set_retests(sc);
+}
+
+/* Bring the ejected gateways of sets in panic or without healthy gateway
+ * back to a trial within GWF_PANIC_RETEST_MS: when every carrier of a set
+ * failed, the first to recover takes calls again within about a second,
+ * whatever its ejection time. Returns how many deadlines moved.
+ * (expects the table lock to be taken) */
+static unsigned gwf_gw_panic_retest_locked(uint64_t now_ms)
+{
+	int i;
+
+	for(i = 0; i < *_gwf_nsets; i++)
+		if(gwf_gw_set_retests(&_gwf_sets[i]))
+			return gwf_gwtab_cap_open(_gwf_gw_table,
+					now_ms + GWF_PANIC_RETEST_MS, gwf_gw_retest_pick, NULL);
+	return 0;
+}
+
 void gwf_gw_timer(uint64_t now_ms)
 {
 	uint32_t due[GWF_EXPIRE_BATCH];
 	/* static: GWF_EXPIRE_BATCH reasons are too big for the stack */
 	static gwf_trans_t t_due[GWF_EXPIRE_BATCH];
-	unsigned n, i;
+	unsigned n, i, retests;
 	uint32_t s;
 	gwf_gw_t *gw;
 	str uri;
@@ -856,6 +1086,7 @@ void gwf_gw_timer(uint64_t now_ms)
 	gwf_trans_t t;
 
 	lock_get(_gwf_gw_lock);
+	retests = gwf_gw_panic_retest_locked(now_ms);
 	n = gwf_gwtab_expire(_gwf_gw_table, now_ms, due, GWF_EXPIRE_BATCH);
 	for(i = 0; i < n; i++) {
 		gw = gwf_gwtab_at(_gwf_gw_table, due[i]);
@@ -863,6 +1094,8 @@ void gwf_gw_timer(uint64_t now_ms)
 				GWF_WHY_TIME_OVER, 0, 0);
 	}
 	lock_release(_gwf_gw_lock);
+	for(i = 0; i < retests; i++)
+		gwf_stat_inc(GWF_ST_PANIC_RETESTS);
 	for(i = 0; i < n; i++)
 		gwf_gw_after((int)due[i], &t_due[i]);
 

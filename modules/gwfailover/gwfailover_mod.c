@@ -34,6 +34,11 @@ static int gwf_failure_threshold = 5;
 static int gwf_eject_time_s = 30;
 static int gwf_trial_calls = 1;
 static int gwf_trial_successes = 1;
+static int gwf_eject_time_max_s = 0; /* 0: ten times eject_time_s */
+static int gwf_eject_jitter_percent = 10;
+static int gwf_eject_decay_successes = 20;
+static int gwf_max_ejected_percent = 99;
+static unsigned gwf_dry_run = 0;
 static int gwf_silence_ms = 1000;
 static int gwf_silence_invites = 3;
 static int gwf_default_rules = 1;
@@ -61,6 +66,7 @@ static gwf_rule_line_t *_gwf_rule_lines = NULL;
 
 static int gwf_param_rule(modparam_t type, void *val);
 static int gwf_param_jitter(modparam_t type, void *val);
+static int gwf_param_dry_run(modparam_t type, void *val);
 static int mod_init(void);
 static int child_init(int rank);
 static void mod_destroy(void);
@@ -80,6 +86,11 @@ static param_export_t params[] = {
 	{"eject_time_s",       PARAM_INT, &gwf_eject_time_s},
 	{"trial_calls",        PARAM_INT, &gwf_trial_calls},
 	{"trial_successes",    PARAM_INT, &gwf_trial_successes},
+	{"eject_time_max_s",   PARAM_INT, &gwf_eject_time_max_s},
+	{"eject_jitter_percent", PARAM_INT, &gwf_eject_jitter_percent},
+	{"eject_decay_successes", PARAM_INT, &gwf_eject_decay_successes},
+	{"max_ejected_percent", PARAM_INT, &gwf_max_ejected_percent},
+	{"dry_run",            PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_dry_run},
 	{"silence_ms",         PARAM_INT, &gwf_silence_ms},
 	{"silence_invites",    PARAM_INT, &gwf_silence_invites},
 	{"rule",               PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_rule},
@@ -205,6 +216,21 @@ static int gwf_param_jitter(modparam_t type, void *val)
 	return 0;
 }
 
+/* modparam("gwfailover", "dry_run", "silence,threshold"): checked at
+ * config-parse time, so the core reports the config file line. */
+static int gwf_param_dry_run(modparam_t type, void *val)
+{
+	const char *s = (const char *)val;
+	gwf_err_t err;
+
+	if(gwf_trigger_parse(s, s ? strlen(s) : 0, &gwf_dry_run, &err) < 0) {
+		LM_ERR("modparam 'dry_run': %s at offset %zu ('%s') in \"%s\"\n",
+				err.msg, err.offset, err.token, s);
+		return -1;
+	}
+	return 0;
+}
+
 static void gwf_free_rule_lines(void)
 {
 	gwf_rule_line_t *l;
@@ -227,6 +253,13 @@ static int gwf_build_config(void)
 	rc |= gwf_check_int("eject_time_s", gwf_eject_time_s, 1, GWF_EJECT_LIMIT_S);
 	rc |= gwf_check_int("trial_calls", gwf_trial_calls, 1, 1000);
 	rc |= gwf_check_int("trial_successes", gwf_trial_successes, 1, 1000);
+	rc |= gwf_check_int(
+			"eject_time_max_s", gwf_eject_time_max_s, 0, GWF_EJECT_LIMIT_S);
+	rc |= gwf_check_int(
+			"eject_jitter_percent", gwf_eject_jitter_percent, 0, 100);
+	rc |= gwf_check_int(
+			"eject_decay_successes", gwf_eject_decay_successes, 1, 1000000);
+	rc |= gwf_check_int("max_ejected_percent", gwf_max_ejected_percent, 0, 100);
 	rc |= gwf_check_int("silence_ms", gwf_silence_ms, 0, 3600000);
 	rc |= gwf_check_int("silence_invites", gwf_silence_invites, 1, 1000000);
 	rc |= gwf_check_int("default_rules", gwf_default_rules, 0, 1);
@@ -307,6 +340,27 @@ static int gwf_build_config(void)
 		LM_ERR("breaker configuration: %s\n", err.msg);
 		return -1;
 	}
+
+	if(gwf_eject_time_max_s == 0)
+		gwf_eject_time_max_s = gwf_eject_time_s <= GWF_EJECT_LIMIT_S / 10
+									   ? 10 * gwf_eject_time_s
+									   : GWF_EJECT_LIMIT_S;
+	if(gwf_eject_time_max_s < gwf_eject_time_s) {
+		LM_ERR("modparam 'eject_time_max_s' (%d) must not be shorter than"
+			   " 'eject_time_s' (%d)\n",
+				gwf_eject_time_max_s, gwf_eject_time_s);
+		return -1;
+	}
+	_gwf_cfg.eject.base_ms = (uint32_t)gwf_eject_time_s * 1000u;
+	_gwf_cfg.eject.max_ms = (uint32_t)gwf_eject_time_max_s * 1000u;
+	_gwf_cfg.eject.jitter_pct = (uint32_t)gwf_eject_jitter_percent;
+	_gwf_cfg.eject.decay_successes = (uint32_t)gwf_eject_decay_successes;
+	if(gwf_eject_cfg_check(&_gwf_cfg.eject, &err) < 0) {
+		LM_ERR("ejection configuration: %s\n", err.msg);
+		return -1;
+	}
+	_gwf_cfg.max_ejected_percent = (unsigned)gwf_max_ejected_percent;
+	_gwf_cfg.dry_run = gwf_dry_run;
 
 	_gwf_cfg.silence.ms = (uint32_t)gwf_silence_ms;
 	_gwf_cfg.silence.invites = (uint32_t)gwf_silence_invites;

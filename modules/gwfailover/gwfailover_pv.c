@@ -29,11 +29,12 @@ typedef enum gwf_pv_key
 	GWF_PV_GW,
 	GWF_PV_SET,
 	GWF_PV_REASON,
-	GWF_PV_EVENT
+	GWF_PV_EVENT,
+	GWF_PV_EJECT_MULT
 } gwf_pv_key_t;
 
 static const char *_gwf_pv_keys[] = {"attempt", "code", "action", "health",
-		"rule", "delay", "gw", "set", "reason", "event"};
+		"rule", "delay", "gw", "set", "reason", "event", "eject_multiplier"};
 
 int gwf_pv_parse_name(pv_spec_t *sp, str *in)
 {
@@ -51,7 +52,7 @@ int gwf_pv_parse_name(pv_spec_t *sp, str *in)
 		}
 	}
 	LM_ERR("unknown $gwf key '%.*s' (expected attempt, code, action, health,"
-		   " rule, delay, gw, set, reason or event)\n",
+		   " rule, delay, gw, set, reason, event or eject_multiplier)\n",
 			in->len, in->s);
 	return -1;
 }
@@ -74,6 +75,10 @@ static int gwf_pv_get_event(sip_msg_t *msg, pv_param_t *param, pv_value_t *res,
 			if(ev->code == 0)
 				return pv_get_null(msg, param, res);
 			return pv_get_sintval(msg, param, res, ev->code);
+		case GWF_PV_EJECT_MULT:
+			if(ev->uri[0] == '\0') /* a set event */
+				return pv_get_null(msg, param, res);
+			return pv_get_sintval(msg, param, res, (int)ev->eject_mult);
 		default:
 			return pv_get_null(msg, param, res);
 	}
@@ -123,10 +128,13 @@ int gwf_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 			return pv_get_sintval(msg, param, res, txn->last.delay);
 		case GWF_PV_GW:
 		case GWF_PV_SET:
+		case GWF_PV_EJECT_MULT:
 			if(txn->last.gw < 0 || gwf_gw_snapshot(txn->last.gw, &gw) < 0)
 				return pv_get_null(msg, param, res);
 			if(param->pvn.u.isname.name.n == GWF_PV_SET)
 				return pv_get_sintval(msg, param, res, gw.set_id);
+			if(param->pvn.u.isname.name.n == GWF_PV_EJECT_MULT)
+				return pv_get_sintval(msg, param, res, (int)gw.ej.mult);
 			memcpy(uri, gw.uri, (size_t)gw.uri_len + 1);
 			return pv_get_strzval(msg, param, res, uri);
 		case GWF_PV_REASON:

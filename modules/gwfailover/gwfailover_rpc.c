@@ -301,6 +301,12 @@ static int gwf_rpc_gw_fields(
 					   gw.brk.state == GWF_BRK_HALF_OPEN
 							   ? (int)gw.brk.trials_inflight
 							   : 0)
+					   < 0
+			|| rpc->struct_add(h, "dd", "eject_multiplier", (int)gw.ej.mult,
+					   "next_eject_s",
+					   (int)((gwf_eject_next_ms(&_gwf_cfg.eject, gw.ej.mult)
+									 + 999u)
+							   / 1000u))
 					   < 0) {
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return -1;
@@ -696,13 +702,14 @@ static const char *gwf_rpc_config_doc[2] = {
 static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 {
 	const gwf_config_t *c = &_gwf_cfg;
-	char rule[64];
+	char rule[64], dry_run[96];
 	void *h, *arr, *rh;
 	unsigned i;
 	str a[1];
 
 	if(gwf_rpc_args(rpc, ctx, a, 0, "gwfailover.config") < 0)
 		return;
+	gwf_trigger_format(c->dry_run, dry_run, sizeof(dry_run));
 	if(rpc->add(ctx, "{", &h) < 0
 			|| rpc->struct_add(h, "dddd", "failure_threshold",
 					   (int)c->brk.fail_threshold, "eject_time_s",
@@ -712,6 +719,12 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   < 0
 			|| rpc->struct_add(h, "dd", "silence_ms", (int)c->silence.ms,
 					   "silence_invites", (int)c->silence.invites)
+					   < 0
+			|| rpc->struct_add(h, "dddds", "eject_time_max_s",
+					   (int)(c->eject.max_ms / 1000u), "eject_jitter_percent",
+					   (int)c->eject.jitter_pct, "eject_decay_successes",
+					   (int)c->eject.decay_successes, "max_ejected_percent",
+					   (int)c->max_ejected_percent, "dry_run", dry_run)
 					   < 0
 			|| rpc->struct_add(h, "ddds", "delay_base_ms",
 					   (int)c->plan.backoff.base_ms, "delay_min_ms",

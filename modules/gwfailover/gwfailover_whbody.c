@@ -27,6 +27,8 @@ const char *gwf_wh_event_name(const gwf_event_t *ev)
 		case GWF_EV_REOPENED:
 			return ev->why == GWF_WHY_MANUAL_EJECT ? "gateway_manual_eject"
 												   : "gateway_ejected";
+		case GWF_EV_WOULD_EJECT:
+			return "gateway_ejected"; /* with "enforced": false */
 		case GWF_EV_HALF_OPEN:
 			return "gateway_half_open";
 		case GWF_EV_UP:
@@ -36,22 +38,36 @@ const char *gwf_wh_event_name(const gwf_event_t *ev)
 			return "set_down";
 		case GWF_EV_SET_UP:
 			return "set_up";
+		case GWF_EV_SET_PANIC:
+			return "set_panic";
+		case GWF_EV_SET_CALM:
+			return "set_calm";
 		default:
 			return "unknown";
 	}
 }
 
-static const char *gwf_wh_new_state(gwf_ev_kind_t k)
+/* The gateway's state after event <ev>: a dry-run detection leaves it as
+ * it was. */
+static const char *gwf_wh_new_state(const gwf_event_t *ev)
 {
-	switch(k) {
+	switch(ev->kind) {
 		case GWF_EV_DOWN:
 		case GWF_EV_REOPENED:
 			return "open";
 		case GWF_EV_HALF_OPEN:
 			return "half-open";
+		case GWF_EV_WOULD_EJECT:
+			return gwf_brk_state_name(ev->prev);
 		default:
 			return "closed";
 	}
+}
+
+static int gwf_wh_set_event(gwf_ev_kind_t k)
+{
+	return k == GWF_EV_SET_DOWN || k == GWF_EV_SET_UP || k == GWF_EV_SET_PANIC
+		   || k == GWF_EV_SET_CALM;
 }
 
 /* RFC 3339, UTC, milliseconds: 2026-11-21T18:03:37.123Z */
@@ -85,7 +101,7 @@ char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 		goto done;
 	doc->root = root;
 	gwf_wh_time(ev->wall_ms, when, sizeof(when));
-	gateway_event = ev->kind != GWF_EV_SET_DOWN && ev->kind != GWF_EV_SET_UP;
+	gateway_event = !gwf_wh_set_event(ev->kind);
 
 	srjson_AddStringToObject(doc, root, "event", gwf_wh_event_name(ev));
 	srjson_AddStringToObject(doc, root, "id", id);
@@ -95,10 +111,16 @@ char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 	if(!gateway_event) {
 		srjson_AddNumberToObject(doc, root, "gateways", ev->set_gateways);
 		srjson_AddNumberToObject(doc, root, "healthy", ev->set_healthy);
+		if(ev->kind == GWF_EV_SET_PANIC) {
+			/* the gateway whose ejection was refused, and why */
+			srjson_AddStringToObject(doc, root, "gateway", ev->uri);
+			srjson_AddStringToObject(doc, root, "reason", ev->reason);
+		} else if(ev->kind == GWF_EV_SET_CALM) {
+			srjson_AddNumberToObject(doc, root, "refused", ev->refused);
+		}
 	} else {
 		srjson_AddStringToObject(doc, root, "gateway", ev->uri);
-		srjson_AddStringToObject(
-				doc, root, "state", gwf_wh_new_state(ev->kind));
+		srjson_AddStringToObject(doc, root, "state", gwf_wh_new_state(ev));
 		srjson_AddStringToObject(
 				doc, root, "previous_state", gwf_brk_state_name(ev->prev));
 		srjson_AddStringToObject(doc, root, "reason", ev->reason);
@@ -119,6 +141,11 @@ char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 		if(ev->kind == GWF_EV_DOWN || ev->kind == GWF_EV_REOPENED)
 			srjson_AddNumberToObject(
 					doc, root, "eject_seconds", (ev->open_ms + 999u) / 1000u);
+		srjson_AddItemToObject(doc, root, "enforced",
+				srjson_CreateBool(doc, ev->kind != GWF_EV_WOULD_EJECT));
+		srjson_AddNumberToObject(doc, root, "eject_multiplier", ev->eject_mult);
+		srjson_AddNumberToObject(doc, root, "next_eject_seconds",
+				(ev->next_eject_ms + 999u) / 1000u);
 		srjson_AddNumberToObject(doc, root, "suppressed", suppressed);
 	}
 	out = srjson_PrintUnformatted(doc, root);

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -85,6 +86,28 @@ def counters(names, **values):
     want = dict.fromkeys(names, 0)
     want.update(values)
     return want
+
+
+_EJECTED_RE = re.compile(
+    r"gateway (\S+) \(set (\d+)\) ejected for (\d+) ms: ([^\n]*)")
+
+
+def ejections(log):
+    """[(uri, set, ms, reason)] of the "gateway ... ejected for N ms:
+    reason" lines of a Kamailio log, in order."""
+    return [(m.group(1), int(m.group(2)), int(m.group(3)), m.group(4).strip())
+            for m in _EJECTED_RE.finditer(log)]
+
+
+def ejected_for(log, reason, base_ms, jitter_pct=10):
+    """Assert that some gateway was ejected for <reason>, for an automatic
+    ejection's first length: base_ms plus at most jitter_pct percent (the
+    jitter drawn per ejection, eject_jitter_percent). Returns the ms."""
+    lengths = [ms for _, _, ms, why in ejections(log) if why == reason]
+    assert lengths, "no ejection '%s' in %s" % (reason, ejections(log))
+    ms = lengths[0]
+    assert base_ms <= ms <= base_ms * (100 + jitter_pct) // 100, (reason, ms)
+    return ms
 
 
 def settle(get, want, timeout=5.0, step=0.05):
@@ -404,6 +427,36 @@ def run_caller(run, name, scenario, target_port, calls=1, rate=1.0,
     return CallerResult(rc, parse_trace(trace), proc.output())
 
 
+class CallerThread(threading.Thread):
+    """run_caller() in the background, so the test can change gateways or
+    look at the proxy while calls are in progress; .res when joined."""
+
+    def __init__(self, run, k, calls, rate, name="caller",
+                 scenario="uac_call.xml", timeout=60):
+        super().__init__(daemon=True)
+        self.args = (run, name, scenario, k.sip_port)
+        self.kw = dict(calls=calls, rate=rate, timeout=timeout)
+        self.res = None
+
+    def run(self):
+        self.res = run_caller(*self.args, **self.kw)
+
+
+def call_outcomes(res):
+    """[(time the INVITE was sent, final code or None)] of each call of a
+    CallerResult, in call order."""
+    order, sent, final = [], {}, {}
+    for m in res.msgs:
+        if m.direction == "sent" and m.method == "INVITE" \
+                and m.call_id not in sent:
+            order.append(m.call_id)
+            sent[m.call_id] = m.time
+        elif m.direction == "received" and not m.is_request \
+                and m.cseq_method == "INVITE" and m.code >= 200:
+            final.setdefault(m.call_id, m.code)
+    return [(sent[c], final.get(c)) for c in order]
+
+
 # ---------------------------------------------------------------- kamailio
 
 class Kamailio:
@@ -462,6 +515,13 @@ class Kamailio:
         return subprocess.run([KAMCMD, "-s", "unix:" + self.ctl] +
                               [str(a) for a in args],
                               capture_output=True, text=True, timeout=10)
+
+    def gwf_stats(self):
+        """{name: int} of the gwfailover statistics (kamcmd)."""
+        out = self.rpc("stats.get_statistics", "gwfailover:")
+        return dict((name, int(value)) for name, value in
+                    re.findall(r"^\s*gwfailover:(\w+) = (-?\d+)\s*$", out,
+                               re.M))
 
     def rpc(self, *args):
         res = self.rpc_raw(*args)

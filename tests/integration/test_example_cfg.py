@@ -141,8 +141,8 @@ def test_example_cfg_fails_over_and_ejects_primary(run):
     assert flags[primary.uri].startswith("I"), flags
     assert flags[backup.uri].startswith("A"), flags
     log = k.log()
-    assert "gateway %s (set 1) ejected for 60000 ms" % primary.uri in log, \
-        log[-3000:]
+    assert [(u, ms // 1000) for u, _, ms, _ in harness.ejections(log)] \
+        in ([(primary.uri, s)] for s in range(60, 67)), log[-3000:]
     # The failure_route's xlog line, once per primary failure.
     assert log.count("gateway %s failed with 503" % primary.uri) == threshold
 
@@ -253,6 +253,7 @@ def gateway_gauges(body):
 EJECTED_KEYS = ["event", "id", "time", "node", "set", "gateway", "state",
                 "previous_state", "reason", "manual", "last_codes",
                 "consecutive_faults", "ejections", "eject_seconds",
+                "enforced", "eject_multiplier", "next_eject_seconds",
                 "suppressed"]
 
 
@@ -307,7 +308,11 @@ def test_example_cfg_posts_gateway_ejected_webhook(run, secret, node):
         assert ev["last_codes"] == [503] * threshold, ev
         assert ev["consecutive_faults"] == threshold, ev
         assert ev["ejections"] == 1, ev
-        assert ev["eject_seconds"] == 60, ev  # GWF_EJECT_TIME_S
+        # GWF_EJECT_TIME_S, plus the jitter of eject_jitter_percent
+        assert 60 <= ev["eject_seconds"] <= 66, ev
+        assert ev["enforced"] is True, ev
+        assert ev["eject_multiplier"] == 1, ev
+        assert ev["next_eject_seconds"] == 120, ev
         assert ev["suppressed"] == 0, ev
         # NODE_NAME, or the host name without it.
         assert ev["node"] == (node or socket.gethostname()), ev

@@ -37,9 +37,11 @@ def test_503_fails_over_after_minimum_delay(run, proxy):
     by_call = {}
     for m in sent_503:
         by_call.setdefault(m.call_id, m.time)
+    # The module's clock has millisecond resolution (a deadline may fall
+    # up to 1 ms early on this clock), and each sipp stamps its own trace.
     for inv in backup_invites:
         gap = inv.time - by_call[inv.call_id]
-        assert 0.300 <= gap < 1.5, gap
+        assert 0.298 <= gap < 1.5, gap
 
 
 def flags_of(k, gw):
@@ -84,8 +86,8 @@ def test_silent_primary_fails_over_and_is_ejected(run, proxy):
     assert len(primary.invites()) == 2
     assert len(backup.invites()) == 4
     assert flags_of(k, primary).startswith("I")
-    assert "ejected for 30000 ms: 2 consecutive faults, last a timeout (408)" \
-        in k.log()
+    harness.ejected_for(k.log(), "2 consecutive faults, last a timeout (408)",
+                        30000)
 
 
 def test_success_between_faults_resets_the_count(run, proxy):
@@ -332,8 +334,8 @@ def test_gateway_silent_after_100_is_a_gateway_fault(run, proxy):
     assert res.finals() == [200]
     assert len(primary.invites()) == 1 and len(backup.invites()) == 1
     assert flags_of(k, primary).startswith("I")
-    assert "ejected for 30000 ms: 1 consecutive fault, last a timeout (408)" \
-        in k.log()
+    harness.ejected_for(k.log(), "1 consecutive fault, last a timeout (408)",
+                        30000)
 
 
 def test_ring_no_answer_is_the_callees_not_the_gateways(run, proxy):
@@ -428,9 +430,8 @@ def test_timeout_then_503_charges_the_second_gateway(run, proxy):
     assert flags[gw_a.uri].startswith("I")
     assert flags[gw_b.uri].startswith("I")
     log = k.log()
-    assert "ejected for 30000 ms: 1 consecutive fault, last a timeout (408)" \
-        in log
-    assert "ejected for 30000 ms: 1 consecutive fault, last 503" in log
+    harness.ejected_for(log, "1 consecutive fault, last a timeout (408)", 30000)
+    harness.ejected_for(log, "1 consecutive fault, last 503", 30000)
 
 
 def test_copies_of_one_2xx_credit_the_gateway_once(run, proxy):

@@ -30,7 +30,8 @@ STAT_NAMES = (
     "failures_failover", "failures_retry", "failures_stop",
     "failures_counted", "failures_ignored", "failures_eject",
     "local_timeouts", "failovers", "retries", "delayed", "ejections",
-    "half_opens", "restorations", "exhausted_gateways", "exhausted_attempts",
+    "half_opens", "restorations", "ejections_refused", "ejections_dry_run",
+    "panic_retests", "exhausted_gateways", "exhausted_attempts",
     "exhausted_budget", "canceled", "errors", "events_dropped",
     "gateways_down", "delayed_pending",
     # webhooks (issue 5): all 0 here, no webhook_url is set
@@ -94,12 +95,6 @@ def flags_of(k, gw):
     return k.dispatcher_flags()[gw.uri]
 
 
-def gwf_stats(k):
-    """{name: int} from `kamcmd stats.get_statistics gwfailover:`."""
-    out = k.rpc("stats.get_statistics", "gwfailover:")
-    return dict((name, int(value)) for name, value in
-                re.findall(r"^\s*gwfailover:(\w+) = (-?\d+)\s*$", out, re.M))
-
 
 def expect(**values):
     """Every counter of the spec, 0 unless given."""
@@ -111,7 +106,7 @@ def settle(get, want, timeout=3.0):
 
 
 def assert_stats(k, want, timeout=3.0):
-    settle(lambda: gwf_stats(k), want, timeout)
+    settle(lambda: k.gwf_stats(), want, timeout)
 
 
 def tagged(log, tag):
@@ -189,7 +184,7 @@ def test_stats_failover_ejection_stop_exhaustion_error_and_reset(run, proxy):
                (3, lone.uri, 10)],
               REQUEST_BODY=routing(nods=lone.uri), FAILURE_BODY=FAILOVER,
               MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0))
-    assert set(gwf_stats(k)) == set(STAT_NAMES), gwf_stats(k)
+    assert set(k.gwf_stats()) == set(STAT_NAMES), k.gwf_stats()
     assert_stats(k, expect())
 
     # Two 503s (failover,count), each failed over at once to the backup;
@@ -288,7 +283,7 @@ def test_stats_delay_cancel_and_time_budget(run, proxy):
                            CANCEL_MS=500))))
     caller.start()
     try:
-        harness.wait_until(lambda: gwf_stats(k).get("delayed_pending") == 1,
+        harness.wait_until(lambda: k.gwf_stats().get("delayed_pending") == 1,
                            5, step=0.02, what="delayed_pending 1")
     finally:
         caller.join(40)
@@ -458,7 +453,7 @@ event_route[xhttp:request] {
            expect(failures_failover=2, failures_counted=2, failovers=2,
                   ejections=1, restorations=1))
     # The same values as kamcmd shows.
-    assert gwf_stats(k) == prom_stats(http_get(http_port))
+    assert k.gwf_stats() == prom_stats(http_get(http_port))
 
 
 # ---------------------------------------------------------------- $gwf(...)

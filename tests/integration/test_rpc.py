@@ -26,7 +26,7 @@ GW_FIELDS = ["set", "uri", "state", "reason", "state_for_s", "dispatcher",
              "consecutive_faults", "successes", "local_timeouts",
              "received_5xx", "retry_after", "counted", "not_counted",
              "ejections", "last_code", "last_failure_ago_s", "half_open_in_s",
-             "trials_in_flight"]
+             "trials_in_flight", "eject_multiplier", "next_eject_s"]
 GW_STR_FIELDS = {"uri", "state", "reason", "dispatcher"}
 COUNTERS = ["consecutive_faults", "successes", "local_timeouts",
             "received_5xx", "retry_after", "counted", "not_counted",
@@ -36,12 +36,15 @@ FRESH = dict(state="closed", reason="none", dispatcher="AX",
              consecutive_faults=0, successes=0, local_timeouts=0,
              received_5xx=0, retry_after=0, counted=0, not_counted=0,
              ejections=0, last_code=0, last_failure_ago_s=-1,
-             half_open_in_s=0, trials_in_flight=0)
+             half_open_in_s=0, trials_in_flight=0, eject_multiplier=0)
 ZEROED = {k: 0 for k in COUNTERS}
 ZEROED.update(last_code=0, last_failure_ago_s=-1)
 
 CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
-               "trial_successes", "silence_ms", "silence_invites", "delay_base_ms", "delay_min_ms",
+               "trial_successes", "silence_ms", "silence_invites",
+               "eject_time_max_s", "eject_jitter_percent",
+               "eject_decay_successes", "max_ejected_percent", "dry_run",
+               "delay_base_ms", "delay_min_ms",
                "delay_max_ms", "jitter", "max_attempts", "time_budget_ms",
                "retry_after_min_s", "retry_after_max_s", "max_gateways",
                "gateways_known", "exhausted_code",
@@ -655,7 +658,7 @@ def test_list_after_failures_counts_every_outcome(run, proxy):
     k = proxy(layout, FR_TIMER=1000, FAILURE_BODY=FAILOVER,
               REQUEST_BODY=SET2_ROUTE,
               MOD_PARAMS=modparams(failure_threshold=2, eject_time_s=60,
-                                   delay_base_ms=0))
+                                   eject_jitter_percent=0, delay_base_ms=0))
     t1 = time.monotonic()
     call_ok(run, k, "c1")       # R: 503+RA (ejected), S: 503, OK: 200
     t2 = time.monotonic()
@@ -688,7 +691,8 @@ def test_list_after_failures_counts_every_outcome(run, proxy):
                  state_for_s=(t5 - t3, t6 - t2), consecutive_faults=2,
                  received_5xx=2, counted=2, ejections=1, last_code=503,
                  last_failure_ago_s=(t5 - t3, t6 - t2),
-                 half_open_in_s=(60 - (t6 - t2), 60 - (t5 - t3)))
+                 half_open_in_s=(60 - (t6 - t2), 60 - (t5 - t3)),
+                 eject_multiplier=1)
         check_gw(g[(1, gw_ok.uri)], 1, gw_ok.uri, successes=2)
         check_gw(g[(1, idle_uri)], 1, idle_uri)
         check_gw(g[(2, gw_t.uri)], 2, gw_t.uri, consecutive_faults=1,
@@ -797,7 +801,8 @@ def test_restore_reactivates_in_dispatcher_and_closes(run, proxy):
     q = harness.Gateway(run, "Q", "uas_200.xml")
     k = proxy([(1, p.uri, 20), (1, q.uri, 10)], FAILURE_BODY=FAILOVER,
               EXTRA_ROUTES=EVENT_ROUTES,
-              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0))
+              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0,
+                                   eject_jitter_percent=0))
     call_ok(run, k, "c1")
     call_ok(run, k, "c2")
     assert k.dispatcher_flags()[p.uri] == "IP"
@@ -805,7 +810,7 @@ def test_restore_reactivates_in_dispatcher_and_closes(run, proxy):
              reason="2 consecutive faults, last 503", dispatcher="IP",
              consecutive_faults=2, received_5xx=2, counted=2, ejections=1,
              last_code=503, last_failure_ago_s=(0, 5),
-             half_open_in_s=(25, 30))
+             half_open_in_s=(25, 30), eject_multiplier=1)
 
     r = rpc(k, "jsonrpc", "gwfailover.restore", p.uri)
     # Closed, the fault count reset, the history kept.
@@ -841,7 +846,7 @@ def test_reset_clears_counters_and_keeps_state(run, proxy):
     k = proxy([(1, p.uri, 20), (1, q.uri, 10), (2, y.uri, 10)],
               FAILURE_BODY=FAILOVER, REQUEST_BODY=SET2_ROUTE,
               MOD_PARAMS=modparams(failure_threshold=2, eject_time_s=60,
-                                   delay_base_ms=0))
+                                   eject_jitter_percent=0, delay_base_ms=0))
     call_ok(run, k, "c1")
     call_ok(run, k, "c2")
     call_ok(run, k, "c3", service="two")
@@ -850,7 +855,7 @@ def test_reset_clears_counters_and_keeps_state(run, proxy):
              reason="2 consecutive faults, last 503", dispatcher="IP",
              consecutive_faults=2, received_5xx=2, counted=2, ejections=1,
              last_code=503, last_failure_ago_s=(0, 5),
-             half_open_in_s=(50, 60))
+             half_open_in_s=(50, 60), eject_multiplier=1)
 
     # One gateway: its counters go, its breaker state stays.
     assert rpc(k, "kamcmd", "gwfailover.reset", p.uri) == {"reset": 1}

@@ -33,7 +33,8 @@ WH_STATS = ("webhook_queued", "webhook_sent", "webhook_retried",
 # gateway_ejected and gateway_manual_eject.
 GW_KEYS = ["event", "id", "time", "node", "set", "gateway", "state",
            "previous_state", "reason", "manual", "last_codes",
-           "consecutive_faults", "ejections", "eject_seconds", "suppressed"]
+           "consecutive_faults", "ejections", "eject_seconds", "enforced",
+           "eject_multiplier", "next_eject_seconds", "suppressed"]
 SET_KEYS = ["event", "id", "time", "node", "set", "gateways", "healthy"]
 WITH_EJECT_SECONDS = ("gateway_ejected", "gateway_manual_eject")
 GW_EVENTS = ("gateway_ejected", "gateway_half_open", "gateway_restored",
@@ -95,14 +96,9 @@ def call(run, k, name, calls=1, rate=10):
     return res
 
 
-def gwf_stats(k):
-    out = k.rpc("stats.get_statistics", "gwfailover:")
-    return dict((name, int(value)) for name, value in
-                re.findall(r"^\s*gwfailover:(\w+) = (-?\d+)\s*$", out, re.M))
-
 
 def wh_stats(k):
-    stats = gwf_stats(k)
+    stats = k.gwf_stats()
     return dict((name, stats.get(name)) for name in WH_STATS)
 
 
@@ -269,7 +265,8 @@ def test_ejection_restore_and_eject_bodies_signed(run, proxy, listen):
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
               FAILURE_BODY=FAILOVER,
               MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0,
-                                   eject_time_s=45, node_name=NODE,
+                                   eject_time_s=45, eject_jitter_percent=0,
+                                   node_name=NODE,
                                    webhook_url=lis.url(path),
                                    webhook_secret=SECRET))
     assert lis.requests == []
@@ -328,8 +325,8 @@ def test_half_open_failed_trial_and_trial_restore_bodies_unsigned(
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
               FAILURE_BODY=FAILOVER,
               MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0,
-                                   eject_time_s=1, trial_calls=1,
-                                   webhook_flap_max=10,
+                                   eject_time_s=1, eject_jitter_percent=0,
+                                   trial_calls=1, webhook_flap_max=10,
                                    webhook_url=lis.url("/")))
     node = socket.gethostname()
 
@@ -356,7 +353,8 @@ def test_half_open_failed_trial_and_trial_restore_bodies_unsigned(
     assert faults() == 2
 
     # 3. The trial call gets a 503 (the caller still gets the backup's
-    #    200): out again from half-open, a second ejection.
+    #    200): out again from half-open, a second ejection in a row, twice
+    #    as long (eject_time_s x 2).
     t2 = time.time()
     call(run, k, "trial_503", calls=1)
     t3 = time.time()
@@ -368,13 +366,13 @@ def test_half_open_failed_trial_and_trial_restore_bodies_unsigned(
     check_event(reqs[2], t2, t3, **gw_event(
         "gateway_ejected", primary.uri, "open", "half-open",
         "trial call failed (503)", False, [503, 503, 503], faults(), 2,
-        eject_seconds=1, node=node))
+        eject_seconds=2, node=node))
 
     # 4. The primary comes back healthy on the same port; half-open again.
     primary.stop()
     healthy = harness.Gateway(run, "primary_ok", "uas_200.xml", port=port)
     reqs = lis.wait_requests(4, 5)
-    check_event(reqs[3], rfc3339(ev["time"]) + 0.99, reqs[3].time,
+    check_event(reqs[3], rfc3339(ev["time"]) + 1.99, reqs[3].time,
                 **gw_event("gateway_half_open", primary.uri, "half-open",
                            "open", "ejection time over", False,
                            [503, 503, 503], faults(), 2, node=node))

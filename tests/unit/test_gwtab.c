@@ -371,6 +371,45 @@ static void test_expire(void **state)
 	free(t);
 }
 
+/* pick: gateways of set 1 only */
+static int pick_set1(const gwf_gw_t *g, void *arg)
+{
+	(void)arg;
+	return g->set_id == 1;
+}
+
+static void test_cap_open(void **state)
+{
+	gwf_gwtab_t *t = new_tab(8);
+	gwf_gw_t *a = get(t, 1, "sip:a", 0, NULL);
+	gwf_gw_t *b = get(t, 1, "sip:b", 0, NULL);
+	gwf_gw_t *c = get(t, 2, "sip:c", 0, NULL);
+	gwf_gw_t *d = get(t, 1, "sip:d", 0, NULL);
+	uint32_t out[8];
+
+	(void)state;
+	gwf_brk_eject(&a->brk, 60000, 0);
+	gwf_brk_eject(&b->brk, 500, 0);
+	gwf_brk_eject(&c->brk, 60000, 0);
+	gwf_gwtab_note_open(t, a);
+	gwf_gwtab_note_open(t, b);
+	gwf_gwtab_note_open(t, c);
+	/* d is closed; b's deadline is already earlier; c is not picked */
+	assert_int_equal(gwf_gwtab_cap_open(t, 1000, pick_set1, NULL), 1);
+	assert_int_equal(a->brk.open_until_ms, 1000);
+	assert_int_equal(b->brk.open_until_ms, 500);
+	assert_int_equal(c->brk.open_until_ms, 60000);
+	assert_int_equal(d->brk.state, GWF_BRK_CLOSED);
+	assert_int_equal(t->next_deadline_ms, 500);
+	assert_int_equal(gwf_gwtab_expire(t, 1000, out, 8), 2);
+	assert_int_equal(a->brk.state, GWF_BRK_HALF_OPEN);
+	assert_int_equal(t->next_deadline_ms, 60000);
+	/* nothing to move: the deadline note is untouched */
+	assert_int_equal(gwf_gwtab_cap_open(t, 2000, pick_set1, NULL), 0);
+	assert_int_equal(t->next_deadline_ms, 60000);
+	free(t);
+}
+
 static void test_expire_scan_only_when_due(void **state)
 {
 	gwf_gwtab_t *t = new_tab(4);
@@ -776,6 +815,7 @@ int main(void)
 			cmocka_unit_test(test_many),
 			cmocka_unit_test(test_note_deadline),
 			cmocka_unit_test(test_expire),
+			cmocka_unit_test(test_cap_open),
 			cmocka_unit_test(test_expire_scan_only_when_due),
 			cmocka_unit_test(test_expire_out_too_small),
 			cmocka_unit_test(test_rc_names),
