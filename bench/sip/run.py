@@ -24,13 +24,16 @@ Figures (see docs/benchmarks.md for what each one means):
   4  503 storm with Retry-After.
   6  shared memory: bytes per gateway slot; shm in use before and after
      20,000 calls.
+  7  outage timelines (do no harm): both gateways failing briefly, a dead
+     primary with a briefly failing backup, a flapping primary; failed
+     calls and recovery time against plain ds_next_dst() failover.
 
 Everything runs on 127.0.0.1. Each process is started in its own session,
 recorded, and stopped by PID (SIGTERM, then SIGKILL of its process group);
 every wait is bounded. Logs go to bench/out/sip/ (kept).
 
 Usage: /usr/bin/python3 bench/sip/run.py [--quick] [--json F] [--markdown F]
-       [--only 1,2,3,4,6]
+       [--only 1,2,3,4,6,7]
 """
 
 import argparse
@@ -897,6 +900,133 @@ def fig34(run, args, res, kind):
         "fr_timer_ms": FR_TIMER_MS, "threshold": THRESHOLD}
 
 
+
+# ------------------------------------------------------------------ figure 7
+
+# Outage timelines of the do-no-harm rule: whole-set and partial outages,
+# and a flapping primary. (title, seconds of calls, primary schedule,
+# backup schedule, when every gateway that will recover has recovered;
+# None: nothing to recover from).
+TIMELINES = (
+    ("both_brief",
+     "both gateways answer 503 for 15 s (from 5 s), then are healthy again",
+     50, lambda t: "503" if 5 <= t < 20 else "ok",
+     lambda t: "503" if 5 <= t < 20 else "ok", 20.0),
+    ("dead_primary",
+     "the primary answers 503 for good; the backup answers 503 for 10 s "
+     "(from 5 s), then is healthy again",
+     55, lambda t: "503", lambda t: "503" if 5 <= t < 15 else "ok", 15.0),
+    ("flapping",
+     "the primary flaps: 3 s of 503, 3 s healthy, four times (from 3 s); "
+     "the backup is healthy",
+     30, lambda t: "503" if 3 <= t < 27 and int((t - 3) // 3) % 2 == 0
+     else "ok", lambda t: "ok", None),
+)
+TIMELINE_THRESHOLD = 3  # failure_threshold = ds_probing_threshold here
+
+
+def failed_over_time(starts, rate, length, step=0.05):
+    """From the start times (s since the caller started) of the answered
+    calls of a caller placing <rate> calls per second for <length> s:
+    [(t, calls placed before t that were not answered)] every <step> s."""
+    starts = sorted(starts)
+    out, j = [], 0
+    t = 0.0
+    while t <= length + step / 2:
+        while j < len(starts) and starts[j] < t:
+            j += 1
+        out.append((t, max(0, int(round(rate * t)) - j)))
+        t += step
+    return out
+
+
+def recovery(curve, t_back, total):
+    """(calls failed after t_back, seconds after t_back until no call
+    failed any more). One call of slack for sipp's pacing."""
+    before = [f for t, f in curve if t <= t_back]
+    at_back = before[-1] if before else 0
+    still = [t for t, f in curve if t >= t_back and f < total - 1]
+    return max(0, total - at_back), \
+        round((still[-1] - t_back) if still else 0.0, 2)
+
+
+def timeline_run(run, args, rep, name, title, length, sched_p, sched_b,
+                 t_back):
+    """One timeline for A, B and gwfailover at once, each with its own
+    primary, backup and caller."""
+    rate = args.rate7
+    length = length * args.timeline_scale
+    scale = args.timeline_scale
+    calls = int(rate * length)
+    setups = {}
+    for v in ("A", "B", "gwf"):
+        prim = PyGateway(lambda t, f=sched_p: f(t / scale),
+                         name="%s_%s_primary" % (name, v))
+        back = PyGateway(lambda t, f=sched_b: f(t / scale),
+                         name="%s_%s_backup" % (name, v))
+        prim.start()
+        back.start()
+        p = Proxy(run, "%s%d_%s" % (name, rep, v), v,
+                  [(prim.uri, 20), (back.uri, 10)],
+                  ds_threshold=TIMELINE_THRESHOLD,
+                  gwf_threshold=TIMELINE_THRESHOLD)
+        setups[v] = (p, prim, back)
+    time.sleep(0.5)
+    callers = {}
+    for v, (p, prim, back) in setups.items():
+        c = Caller(run, "%s%d_%s_uac" % (name, rep, v), p, rate, calls,
+                   rtt=True, timeout=int(length + 40))
+        prim.start_clock(c.t0)
+        setups[v][2].start_clock(c.t0)
+        callers[v] = c
+    for c in callers.values():
+        c.wait()
+    rows = {}
+    for v, (p, prim, back) in setups.items():
+        c = callers[v]
+        succ, failed, created = c.counts()
+        curve = failed_over_time([s for s, _ in c.rtts()], rate, length)
+        total = created - succ
+        row = {"calls": created, "successful": succ, "failed": total,
+               "invites_answered_503": sum(
+                   1 for g in (prim, back) for r in g.invites()
+                   if r.behaviour == "503"),
+               "primary_invites": len(prim.invites())}
+        if t_back is not None:
+            row["failed_after_recovery"], row["recovered_after_s"] = \
+                recovery(curve, t_back * scale, total)
+        if v == "gwf":
+            try:
+                st = p.gwf_stats()
+                row["gwf_stats"] = dict((k, st.get(k)) for k in (
+                    "ejections", "ejections_refused", "panic_retests",
+                    "restorations"))
+            except Exception as exc:  # noqa: BLE001
+                row["gwf_stats"] = repr(exc)
+        bad = p.bad_log_lines()
+        if bad:
+            row["bad_log"] = bad[:5]
+        rows[v] = row
+    for v, (p, prim, back) in setups.items():
+        p.stop()
+        prim.stop()
+        back.stop()
+    return rows
+
+
+def fig7(run, args, res):
+    out = {"rate": args.rate7, "threshold": TIMELINE_THRESHOLD,
+           "scale": args.timeline_scale, "timelines": {}}
+    for name, title, length, sp, sb, t_back in TIMELINES:
+        log("figure 7: %s" % name)
+        out["timelines"][name] = {
+            "title": title, "seconds": length * args.timeline_scale,
+            "recovery_at_s": None if t_back is None
+            else t_back * args.timeline_scale,
+            "rows": timeline_run(run, args, 0, name, title, length, sp, sb,
+                                 t_back)}
+    res["fig7"] = out
+
 # ------------------------------------------------------------------ report
 
 def fmt_range(xs, f="%.0f"):
@@ -1226,6 +1356,55 @@ def markdown(res):
                              "%+d bytes (shm used, transactions freed "
                              "before and after)." % growth))
         L.append("")
+    f7 = res.get("fig7")
+    if f7:
+        L.append("### 7. Outage timelines: never worse than plain failover")
+        L.append("")
+        L.append("%d calls/s; each configuration has its own primary and "
+                 "backup (scripted gateways that change behaviour on the "
+                 "timeline) and its own caller, all three at the same time; "
+                 "threshold %d (ds_probing_threshold for B, "
+                 "failure_threshold for gwfailover); gwfailover otherwise "
+                 "with its default parameters, OPTIONS probing only in B. "
+                 "\"Failed after recovery\": calls placed after the "
+                 "gateways were healthy again that still failed; "
+                 "\"back after\": from that moment until no call failed "
+                 "any more." % (f7["rate"], f7["threshold"]))
+        L.append("")
+        L.append("| timeline | configuration | failed calls | failed after "
+                 "recovery | back after | INVITEs answered 503 |")
+        L.append("|---|---|---|---|---|---|")
+        verdicts = []
+        for name, tl in f7["timelines"].items():
+            rows = tl["rows"]
+            for v in ("A", "B", "gwf"):
+                r = rows[v]
+                rec = tl["recovery_at_s"] is not None
+                L.append("| %s | %s | %d of %d | %s | %s | %d |" % (
+                    tl["title"] if v == "A" else "", LABEL[v], r["failed"],
+                    r["calls"],
+                    r.get("failed_after_recovery", "-") if rec else "-",
+                    ("%.2f s" % r["recovered_after_s"]) if rec else "-",
+                    r["invites_answered_503"]))
+            a, g = rows["A"], rows["gwf"]
+            # "within a few calls": sipp's pacing and the moment a
+            # gateway changes behaviour blur a call or two
+            verdicts.append((name, g["failed"] <= a["failed"] + 5,
+                             "gwfailover %d failed calls, plain ds_next_dst() "
+                             "%d" % (g["failed"], a["failed"])))
+        L.append("")
+        for name, ok, text in verdicts:
+            L.append("- Target no more failed calls than plain failover "
+                     "(%s): " % name + verdict(ok, text + "."))
+        for name, tl in f7["timelines"].items():
+            st = tl["rows"]["gwf"].get("gwf_stats")
+            if isinstance(st, dict):
+                L.append("- gwfailover in %s: %d ejections, %d refused by "
+                         "the guard, %d panic re-tests." % (
+                             name, st["ejections"] or 0,
+                             st["ejections_refused"] or 0,
+                             st["panic_retests"] or 0))
+        L.append("")
     return "\n".join(L)
 
 
@@ -1233,7 +1412,7 @@ def markdown(res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="1,2,3,4,6",
+    ap.add_argument("--only", default="1,2,3,4,6,7",
                     help="figures to run, e.g. 1,3")
     ap.add_argument("--quick", action="store_true",
                     help="short runs, to check that everything works")
@@ -1256,6 +1435,9 @@ def main():
     ap.add_argument("--outage-s", type=float, default=36.0)
     ap.add_argument("--storm-s", type=float, default=10.0)
     ap.add_argument("--retry-after", type=int, default=10)
+    ap.add_argument("--rate7", type=int, default=20)
+    ap.add_argument("--timeline-scale", type=float, default=1.0,
+                    help="figure 7: time scale of the timelines")
     ap.add_argument("--json", default=os.path.join(OUT_DIR, "sip.json"))
     ap.add_argument("--markdown", default=os.path.join(OUT_DIR, "sip.md"))
     args = ap.parse_args()
@@ -1267,6 +1449,7 @@ def main():
         args.calls6, args.reps34 = 2000, 1
         args.outage_s = args.storm_s = 5.0
         args.retry_after = 5
+        args.timeline_scale = 0.4
     figs = set(x.strip() for x in args.only.split(","))
     # SIGTERM (e.g. from run_all.py's time limit) unwinds like an error, so
     # the finally blocks stop every process this run started.
@@ -1314,6 +1497,12 @@ def main():
                 fig34(r, args, res, kind)
             finally:
                 r.stop_all()
+    if "7" in figs:
+        r = harness.Run("timelines", LOGS_ROOT)
+        try:
+            fig7(r, args, res)
+        finally:
+            r.stop_all()
     res["elapsed_s"] = round(time.monotonic() - started, 1)
     md = markdown(res)
     os.makedirs(os.path.dirname(args.json), exist_ok=True)
