@@ -773,6 +773,29 @@ def fig6_shm(run, args, res, P):
 
 # ------------------------------------------------------------------ figures 3/4
 
+def finish_row(p, row, stats=None):
+    """Add to <row> of proxy <p> its gwfailover statistics (only <stats>
+    when given; gwfailover only) and any bad log lines."""
+    if p.variant == "gwf":
+        try:
+            st = p.gwf_stats()
+            row["gwf_stats"] = st if stats is None else \
+                dict((k, st.get(k)) for k in stats)
+        except Exception as exc:  # noqa: BLE001
+            row["gwf_stats"] = repr(exc)
+    bad = p.bad_log_lines()
+    if bad:
+        row["bad_log"] = bad[:5]
+
+
+def stop_setups(setups):
+    """Stop every (proxy, primary, backup) of <setups>."""
+    for p, prim, back in setups.values():
+        p.stop()
+        prim.stop()
+        back.stop()
+
+
 def outage_run(run, args, kind, rep):
     """One repetition of figure 3 (kind "blackhole") or 4 ("storm") for A,
     B and gwfailover at once: three independent proxies, each with its own
@@ -872,19 +895,9 @@ def outage_run(run, args, kind, rep):
                     "slow_over_1s": sum(1 for ms in ev if ms > 1000),
                     "p50_ms": pct(ev, 50), "p99_ms": pct(ev, 99),
                     "max_ms": max(ev) if ev else float("nan")})
-        if v == "gwf":
-            try:
-                row["gwf_stats"] = p.gwf_stats()
-            except Exception as exc:  # noqa: BLE001
-                row["gwf_stats"] = repr(exc)
-        bad = p.bad_log_lines()
-        if bad:
-            row["bad_log"] = bad[:5]
+        finish_row(p, row)
         rows[v] = row
-    for v, (p, prim, back) in setups.items():
-        p.stop()
-        prim.stop()
-        back.stop()
+    stop_setups(setups)
     return rows
 
 
@@ -995,22 +1008,10 @@ def timeline_run(run, args, rep, name, title, length, sched_p, sched_b,
         if t_back is not None:
             row["failed_after_recovery"], row["recovered_after_s"] = \
                 recovery(curve, t_back * scale, total)
-        if v == "gwf":
-            try:
-                st = p.gwf_stats()
-                row["gwf_stats"] = dict((k, st.get(k)) for k in (
-                    "ejections", "ejections_refused", "panic_retests",
-                    "restorations"))
-            except Exception as exc:  # noqa: BLE001
-                row["gwf_stats"] = repr(exc)
-        bad = p.bad_log_lines()
-        if bad:
-            row["bad_log"] = bad[:5]
+        finish_row(p, row, ("ejections", "ejections_refused",
+                            "panic_retests", "restorations"))
         rows[v] = row
-    for v, (p, prim, back) in setups.items():
-        p.stop()
-        prim.stop()
-        back.stop()
+    stop_setups(setups)
     return rows
 
 

@@ -51,6 +51,14 @@ def pygw():
         gw.stop()
 
 
+def primary_503_and_backup(run, extra=""):
+    """A sipp primary answering 503 (with <extra> headers) and a sipp
+    backup answering 200."""
+    primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
+                              REASON="Service Unavailable", EXTRA=extra)
+    return primary, harness.Gateway(run, "backup", "uas_200.xml")
+
+
 def set_events(k):
     return [line.split("GWF-SET ", 1)[1] for line in k.log().splitlines()
             if "GWF-SET " in line]
@@ -88,10 +96,10 @@ def test_all_gateways_failing_briefly_come_back_at_once(run, proxy, pygw):
     after the outage is answered. Before the guard, both were ejected and
     every call was refused for eject_time_s after the outage."""
     a, b = pygw(), pygw()
+    # default parameters, no OPTIONS probing
     k = proxy([(1, a.uri, 20), (1, b.uri, 10)], FAILURE_BODY=FAILOVER,
-              EXTRA_ROUTES=SET_ROUTES,
-              MOD_PARAMS=modparams(failure_threshold=3))
-    outcomes, t_back = outage_and_recovery(run, k, (a, b), 3.0, calls=70)
+              EXTRA_ROUTES=SET_ROUTES)
+    outcomes, t_back = outage_and_recovery(run, k, (a, b), 4.0, calls=80)
     assert_back_within(outcomes, t_back)
     # no call was refused by the proxy itself: every call reached a gateway
     assert len(a.invites()) + len(b.invites()) >= len(outcomes)
@@ -151,9 +159,7 @@ def test_three_gateways_guard_at_67_percent(run, proxy, pygw):
 
 
 def test_ejection_grows_with_failed_trials_and_restore_clears_it(run, proxy):
-    primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
-                              REASON="Service Unavailable", EXTRA="")
-    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    primary, backup = primary_503_and_backup(run)
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
               FAILURE_BODY=FAILOVER,
               MOD_PARAMS=modparams(failure_threshold=1, eject_time_s=1,
@@ -178,10 +184,7 @@ def test_ejection_grows_with_failed_trials_and_restore_clears_it(run, proxy):
 
 
 def test_retry_after_ejections_do_not_grow(run, proxy):
-    primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
-                              REASON="Service Unavailable",
-                              EXTRA="Retry-After: 1\r\n")
-    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    primary, backup = primary_503_and_backup(run, "Retry-After: 1\r\n")
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
               FAILURE_BODY=FAILOVER,
               MOD_PARAMS=modparams(delay_base_ms=0, retry_after_max_s=1))
@@ -198,9 +201,7 @@ def test_retry_after_ejections_do_not_grow(run, proxy):
 def test_dry_run_detects_and_changes_nothing(run, proxy):
     lis = WebhookListener()
     try:
-        primary = harness.Gateway(run, "primary", "uas_reply.xml", CODE=503,
-                                  REASON="Service Unavailable", EXTRA="")
-        backup = harness.Gateway(run, "backup", "uas_200.xml")
+        primary, backup = primary_503_and_backup(run)
         k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
                   FAILURE_BODY=FAILOVER,
                   MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0,

@@ -24,7 +24,7 @@ import pytest
 
 import harness
 from conftest import modparams
-from test_webhook import (NODE, check_event, gwf_stats, listen,  # noqa: F401
+from test_webhook import (NODE, check_event, listen,  # noqa: F401
                           parse_event)
 
 FAILOVER = "gwf_failover();"
@@ -139,7 +139,7 @@ def test_reload_dropping_the_last_healthy_gateway_downs_the_set(
     # A ejected: set 1 still has B.
     k.rpc("gwfailover.eject", a)
     lis.wait_requests(1, 5)
-    assert gwf_stats(k)["gateways_down"] == 1
+    assert k.gwf_stats()["gateways_down"] == 1
 
     # A reload drops B, the only healthy gateway of set 1: set 1 is down,
     # with one gateway (A, ejected) left.
@@ -159,12 +159,12 @@ def test_reload_dropping_the_last_healthy_gateway_downs_the_set(
     # decide.)
     g = wait_state(k, a, 1, "half-open")
     assert g["reason"] == "dispatcher marked it active", g
-    assert gwf_stats(k)["gateways_down"] == 1
+    assert k.gwf_stats()["gateways_down"] == 1
 
     # A reload drops A too: set 1 has no gateway left (it was down
     # already: no new event), and the gauge no longer counts A.
     reload(run, k, [(2, c, 10)])
-    harness.settle(lambda: gwf_stats(k)["gateways_down"], 0)
+    harness.settle(lambda: k.gwf_stats()["gateways_down"], 0)
     wait_state(k, a, 1, "removed")
     # The list shows both, removed, after the dispatcher's destinations.
     gws = k.rpc_value("gwfailover.list")["gateways"]
@@ -192,7 +192,7 @@ def test_reload_dropping_the_last_healthy_gateway_downs_the_set(
     assert [e for e in evs if e.startswith("set_")] == ["set_down", "set_up"]
     assert [e for e in evs if not e.startswith("set_")] == \
         ["gateway_manual_eject", "gateway_half_open"]
-    assert gwf_stats(k)["gateways_down"] == 0
+    assert k.gwf_stats()["gateways_down"] == 0
     # A is an ordinary gateway again: it can be ejected.
     assert k.rpc_value("gwfailover.eject", a)["state"] == "open"
 
@@ -205,13 +205,13 @@ def test_removed_ejected_gateway_never_goes_half_open(run, proxy, listen):
                   webhook_url=lis.url("/h"), node_name=NODE)]))
     k.rpc("gwfailover.eject", a, 2)
     t_eject = time.monotonic()
-    assert gwf_stats(k)["gateways_down"] == 1
+    assert k.gwf_stats()["gateways_down"] == 1
     reload(run, k, [(1, b, 10)])
     # Its 2 s ejection ends after the reload took it away: no half-open,
     # ever, and the gauge does not count it.
     time.sleep(max(0, t_eject + 3.5 - time.monotonic()))
     g = get(k, a, 1)
-    stats = gwf_stats(k)
+    stats = k.gwf_stats()
     assert (g["state"], stats["half_opens"], stats["gateways_down"]) == \
         ("removed", 0, 0), (g, stats)
     assert (g["half_open_in_s"], g["trials_in_flight"], g["reason"]) == \
@@ -265,7 +265,7 @@ def test_call_in_flight_to_a_removed_gateway_counts_in_its_totals_only(
     assert res.rc == 0, res.output[-2000:]
     assert res.finals() == [200]
     assert len(backup.invites()) == 1
-    stats = gwf_stats(k)
+    stats = k.gwf_stats()
     assert (stats["ejections"], stats["gateways_down"],
             stats["failovers"]) == (0, 0, 1), stats
     g = get(k, slow.uri, 1)
