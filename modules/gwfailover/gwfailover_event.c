@@ -131,8 +131,8 @@ int gwf_event_init(str *cbname)
 		if(sr_kemi_eng_get() == NULL) {
 			LM_ERR("modparam 'event_callback' (%.*s) needs a KEMI config"
 				   " (cfgengine); native configs use"
-				   " event_route[gwfailover:gw-down] and [gwfailover:gw-up]"
-				   "\n",
+				   " event_route[gwfailover:gw-down], [gwfailover:gw-up],"
+				   " [gwfailover:set-panic] and [gwfailover:set-calm]\n",
 					cbname->len, cbname->s);
 			return -1;
 		}

@@ -319,8 +319,8 @@ static void gwf_gw_emit_locked(
 	gwf_event_emit(&ev);
 }
 
-/* Log and count an automatic ejection of slot <idx> that <t> says was
- * not made, and the panic of its set (after unlocking). */
+/* Log and count an automatic ejection of <gw> that <t> says was not made,
+ * and the panic of its set (after unlocking). */
 static void gwf_gw_report_kept(gwf_gw_t *gw, const gwf_trans_t *t)
 {
 	if(t->dry_run) {
@@ -402,10 +402,12 @@ static void gwf_gw_keep_locked(gwf_gw_t *gw)
 }
 
 /* Queue a gateway event of <kind> about <gw> that changes no state (a
- * dry-run detection, the panic of its set), with reason <t>->why.
+ * dry-run detection, the panic of its set): the ejection that was due,
+ * for <why> (<code>), with reason <t>->why; before the gateway's counts
+ * start over, so the event shows the faults that led to it.
  * (expects the table lock to be taken) */
-static void gwf_gw_emit_kept_locked(
-		gwf_gw_t *gw, gwf_ev_kind_t kind, const gwf_trans_t *t, int code)
+static void gwf_gw_emit_kept_locked(gwf_gw_t *gw, gwf_ev_kind_t kind,
+		const gwf_trans_t *t, gwf_why_t why, int code)
 {
 	gwf_setcount_t *sc;
 	gwf_event_t ev;
@@ -414,7 +416,7 @@ static void gwf_gw_emit_kept_locked(
 		return;
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
-	ev.why = gw->why;
+	ev.why = why;
 	ev.prev = gw->brk.state;
 	ev.set_id = gw->set_id;
 	ev.ncodes = (int)gwf_gwstats_recent(&gw->st, ev.codes);
@@ -469,8 +471,9 @@ static void gwf_gw_calm_locked(gwf_gw_t *gw, gwf_trans_t *t)
  *   - a closed gateway whose set may lose no more gateways (the guard,
  *     max_ejected_percent) stays in: refused, and the set is in panic
  *     until one of its gateways answers a call;
- *   - otherwise it is ejected for <ms> (Retry-After) or, when <ms> is 0,
- *     for its next grown and jittered length (gwf_eject).
+ *   - otherwise it is ejected: by Retry-After for <ms>, the carrier's
+ *     time as it is; by any other trigger for its next grown and
+ *     jittered length (gwf_eject; <ms> unused).
  * A gateway kept in starts over its count of faults and silence. An OPEN
  * gateway (a late failure of a call sent before) only has a Retry-After
  * deadline moved out. (expects the table lock to be taken) */
@@ -484,29 +487,36 @@ static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
 	uint64_t before;
 
 	gwf_gw_trans_locked(gw, t, GWF_BRK_T_NONE, prev, why, code, arg);
-	if(prev == GWF_BRK_OPEN) {
-		before = gw->brk.open_until_ms;
-		if(ms > 0 && gwf_brk_eject(&gw->brk, ms, now) == GWF_BRK_T_NONE
-				&& gw->brk.open_until_ms != before) {
-			gw->why = why;
-			gw->why_code = code;
-			gw->why_arg = arg;
-			gwf_gwtab_note_open(_gwf_gw_table, gw);
-		}
-		return;
-	}
 	if(_gwf_cfg.dry_run & (1u << trig)) {
-		gwf_gw_keep_locked(gw);
+		if(prev == GWF_BRK_OPEN)
+			return; /* out already: nothing to detect */
 		t->dry_run = 1;
 		gwf_why_format(why, code, arg, t->why, sizeof(t->why));
-		gwf_gw_emit_kept_locked(gw, GWF_EV_WOULD_EJECT, t, code);
+		gwf_gw_emit_kept_locked(gw, GWF_EV_WOULD_EJECT, t, why, code);
+		gwf_gw_keep_locked(gw);
+		return;
+	}
+	if(prev == GWF_BRK_OPEN) {
+		/* a late failure of a call sent before the ejection: only the
+		 * carrier's Retry-After moves the deadline out (never in), and
+		 * an operator's ejection stays the operator's */
+		before = gw->brk.open_until_ms;
+		if(trig == GWF_TRIG_RETRY_AFTER
+				&& gwf_brk_eject(&gw->brk, ms, now) == GWF_BRK_T_NONE
+				&& gw->brk.open_until_ms != before) {
+			if(gw->why != GWF_WHY_MANUAL_EJECT) {
+				gw->why = why;
+				gw->why_code = code;
+				gw->why_arg = arg;
+			}
+			gwf_gwtab_note_open(_gwf_gw_table, gw);
+		}
 		return;
 	}
 	sc = prev == GWF_BRK_CLOSED ? gwf_gw_set_locked(gw->set_id, 0) : NULL;
 	if(sc != NULL
 			&& !gwf_guard_may_eject(sc->members, sc->members - sc->healthy,
 					_gwf_cfg.max_ejected_percent)) {
-		gwf_gw_keep_locked(gw);
 		t->refused = 1;
 		gwf_why_format(why, code, arg, t->why, sizeof(t->why));
 		sc->refused++;
@@ -514,11 +524,13 @@ static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
 			sc->panic = 1;
 			(*_gwf_npanics)++;
 			t->panic_start = 1;
-			gwf_gw_emit_kept_locked(gw, GWF_EV_SET_PANIC, t, code);
+			gwf_gw_emit_kept_locked(gw, GWF_EV_SET_PANIC, t, why, code);
 		}
+		gwf_gw_keep_locked(gw);
 		return;
 	}
-	if(ms == 0)
+	/* Retry-After: the carrier's time as it is (0 too) */
+	if(trig != GWF_TRIG_RETRY_AFTER)
 		ms = gwf_eject_start(&_gwf_cfg.eject, &gw->ej,
 				(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16));
 	tr = gwf_brk_eject(&gw->brk, ms, now);
@@ -848,7 +860,6 @@ int gwf_gw_eject(int idx, uint32_t seconds)
 	gwf_brk_state_t prev;
 	gwf_brk_trans_t tr;
 	gwf_trans_t t;
-	uint64_t before;
 
 	if(gw == NULL)
 		return -1;
@@ -858,11 +869,11 @@ int gwf_gw_eject(int idx, uint32_t seconds)
 		return -1;
 	}
 	prev = gw->brk.state;
-	before = gw->brk.open_until_ms;
 	tr = gwf_brk_eject(&gw->brk, seconds * 1000u, gwf_now_ms());
 	gwf_gw_trans_locked(gw, &t, tr, prev, GWF_WHY_MANUAL_EJECT, 0, seconds);
-	if(tr == GWF_BRK_T_NONE && gw->brk.open_until_ms != before) {
-		/* already ejected: the deadline moved out, and the reason with it */
+	if(tr == GWF_BRK_T_NONE) {
+		/* already ejected: the deadline may have moved out; the ejection
+		 * is the operator's now (a panic re-test never cuts it) */
 		gw->why = GWF_WHY_MANUAL_EJECT;
 		gw->why_code = 0;
 		gw->why_arg = seconds;

@@ -713,7 +713,8 @@ static void gwf_wh_handle(const gwf_event_t *ev, uint64_t now)
 	gwf_wh_flapent_t *e;
 	uint32_t sup;
 
-	if(ev->kind == GWF_EV_SET_DOWN || ev->kind == GWF_EV_SET_UP) {
+	if(ev->kind == GWF_EV_SET_DOWN || ev->kind == GWF_EV_SET_UP
+			|| ev->kind == GWF_EV_SET_PANIC || ev->kind == GWF_EV_SET_CALM) {
 		gwf_wh_deliver(ev, 0); /* never suppressed */
 		return;
 	}

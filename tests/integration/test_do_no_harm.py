@@ -224,8 +224,10 @@ def test_dry_run_detects_and_changes_nothing(run, proxy):
             == 2
         reqs = lis.wait_requests(2, 5)
         bodies = [r.json() for r in reqs]
-        assert [(b["event"], b["enforced"], b["state"]) for b in bodies] == \
-            [("gateway_ejected", False, "closed")] * 2, bodies
+        # the faults that led to it, as a real ejection shows them
+        assert [(b["event"], b["enforced"], b["state"], b["manual"],
+                 b["consecutive_faults"]) for b in bodies] == \
+            [("gateway_ejected", False, "closed", False, 2)] * 2, bodies
         assert k.rpc_value("gwfailover.config")["dry_run"] == \
             "threshold,silence,retry_after,eject_rule,trial"
     finally:
