@@ -505,7 +505,7 @@ def write_doc(path, m, sip_md, sip, core_out, core, wh_out, wh_rc, times,
          "last run: `bench/out/` (`sip.json`, `sip/`)." % m["date"], "",
          "Two questions: what does the module cost per call, and what does "
          "it save during an outage.", "",
-         "Run it with `make bench` (not part of `make test`; about 11 "
+         "Run it with `make bench` (not part of `make test`; about 12 "
          "minutes on the machine below). Parts: `/usr/bin/python3 "
          "bench/sip/run.py` (figures 1-4, 6 and 7; `--only 1,7` runs some of "
          "them, `--quick` a short check), `bench/core/run.sh` (figure 5), "
