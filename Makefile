@@ -3,7 +3,11 @@
 #   make deps     install Debian packages + fetch/configure Kamailio source
 #   make          build modules/gwfailover/gwfailover.so (= make module)
 #   make install  copy the module into Kamailio's module directory
-#   make test     deps + build + unit, sanitizer and integration tests
+#   make deb      binary Debian package for the installed Kamailio
+#   make test     deps + build + unit, sanitizer and integration tests, the
+#                 integration tests against Kamailio 5.6 (the installed
+#                 package) and 6.0 (built from source into build/);
+#                 KAMAILIO_VERSION=5.6 or 6.0 tests one
 #   make demo     deps + build + run the failover demo on loopback
 #   make bench    deps + build + benchmarks, rewrites docs/benchmarks.md
 #   make format   reformat C sources;  make format-check  verify them
@@ -15,8 +19,26 @@ TOP := $(abspath .)
 BUILD_DIR := $(TOP)/build
 MOD_DIR := $(TOP)/modules/gwfailover
 
-# Version of the installed kamailio binary ("5.6.3"), empty if not installed.
+# Which Kamailio (KAMAILIO_VERSION): 5.6, the installed Debian 12 package
+# (also when empty), or 6.0, which scripts/kamailio-src.sh builds from
+# source into build/, never over the system Kamailio. `make test` covers
+# every supported series unless KAMAILIO_VERSION names one.
+SUPPORTED_VERSIONS := 5.6 6.0
+KAMAILIO_VERSION ?=
+TEST_VERSIONS := $(if $(KAMAILIO_VERSION),$(KAMAILIO_VERSION),$(SUPPORTED_VERSIONS))
+ifeq ($(filter-out 5.6,$(KAMAILIO_VERSION)),)
 KAMAILIO_BIN ?= /usr/sbin/kamailio
+else ifeq ($(KAMAILIO_VERSION),6.0)
+KAMAILIO_SRC ?= $(BUILD_DIR)/kamailio-6.0.1
+KAMAILIO_BIN ?= $(KAMAILIO_SRC)/src/kamailio
+# the tests and the demo run that binary, its kamcmd and its modules
+export KAMAILIO_BIN
+export KAMCMD_BIN ?= $(KAMAILIO_SRC)/utils/kamcmd/kamcmd
+export KAMAILIO_MPATH ?= $(KAMAILIO_SRC)/src/modules
+else
+$(error KAMAILIO_VERSION=$(KAMAILIO_VERSION): expected 5.6 (the installed package, also the default) or 6.0)
+endif
+# Version of that kamailio binary ("5.6.3"), empty if not there.
 KAM_VERSION = $(shell $(KAMAILIO_BIN) -v 2>/dev/null | sed -n 's/^version: kamailio \([0-9.]*\).*/\1/p')
 KAMAILIO_SRC ?= $(BUILD_DIR)/kamailio-$(KAM_VERSION)
 # Version of the source tree, from its Makefile.defs.
@@ -25,18 +47,22 @@ MODULES_DIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules
 
 C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] bench/*.[ch])
 
-.PHONY: all module deps check-src install test unit-test asan-test \
+.PHONY: all module deps check-src install deb test unit-test asan-test \
 	integration-test demo bench format format-check clean distclean
 
 all: module
 
 deps:
 	@BUILD_DIR=$(BUILD_DIR) bash scripts/deps.sh
+	@if [ -n "$(KAMAILIO_VERSION)" ] && [ "$(KAMAILIO_VERSION)" != 5.6 ]; then \
+		BUILD_DIR=$(BUILD_DIR) bash scripts/kamailio-src.sh $(KAMAILIO_VERSION); fi
 
 # Refuse to build a module the installed core would reject at load time.
 check-src:
 	@if [ -z "$(KAM_VERSION)" ]; then \
 		echo "error: $(KAMAILIO_BIN) not found or not runnable; run 'make deps'" >&2; exit 1; fi
+	@case "$(KAM_VERSION)" in $(or $(KAMAILIO_VERSION),*)*) ;; *) \
+		echo "error: KAMAILIO_VERSION=$(KAMAILIO_VERSION) but $(KAMAILIO_BIN) is $(KAM_VERSION)" >&2; exit 1;; esac
 	@if [ ! -f "$(KAMAILIO_SRC)/src/Makefile.defs" ]; then \
 		echo "error: no Kamailio source at KAMAILIO_SRC=$(KAMAILIO_SRC); run 'make deps' or point KAMAILIO_SRC at a kamailio $(KAM_VERSION) tree" >&2; exit 1; fi
 	@if [ "$(SRC_VERSION)" != "$(KAM_VERSION)" ]; then \
@@ -46,13 +72,30 @@ check-src:
 	@if [ ! -f "$(KAMAILIO_SRC)/src/config.mak" ]; then \
 		echo "error: $(KAMAILIO_SRC) is not configured; run 'make -C $(KAMAILIO_SRC) cfg'" >&2; exit 1; fi
 
+# Objects built against another Kamailio version are cleaned first: the core
+# refuses a module built from other sources.
+BUILT_FOR := $(MOD_DIR)/.built-for
 module: check-src
+	@if [ "$$(cat $(BUILT_FOR) 2>/dev/null)" != "$(KAMAILIO_SRC)" ]; then \
+		$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src clean >/dev/null 2>&1; \
+		echo "$(KAMAILIO_SRC)" > $(BUILT_FOR); fi
 	@$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src
 
 install: module
+	@if [ -n "$(KAMAILIO_VERSION)" ] && [ "$(KAMAILIO_VERSION)" != 5.6 ] \
+			&& [ "$(origin MODULES_DIR)" != "command line" ]; then \
+		echo "error: this module is built for Kamailio $(KAMAILIO_VERSION) from build/, not for the installed package: set MODULES_DIR= to that Kamailio's module directory" >&2; exit 1; fi
 	@if [ -z "$(MODULES_DIR)" ]; then \
 		echo "error: cannot find Kamailio's module directory; set MODULES_DIR=" >&2; exit 1; fi
 	install -D -m 0644 $(MOD_DIR)/gwfailover.so $(MODULES_DIR)/gwfailover.so
+
+# A binary Debian package of the module for the installed Kamailio (its
+# version pinned), in build/deb/, checked with lintian.
+deb:
+	@$(MAKE) --no-print-directory deps KAMAILIO_VERSION=5.6
+	@$(MAKE) --no-print-directory module KAMAILIO_VERSION=5.6
+	@deb=$$(bash scripts/mkdeb.sh $(BUILD_DIR)/deb) && echo "built $$deb" && \
+		bash scripts/lint-deb.sh "$$deb"
 
 unit-test:
 	@$(MAKE) --no-print-directory -C tests/unit test
@@ -61,15 +104,21 @@ asan-test:
 	@$(MAKE) --no-print-directory -C tests/unit asan
 
 integration-test: module
-	@cd tests && $(PYTHON) -m pytest -q -p no:cacheprovider integration
+	@cd tests && $(PYTHON) -m pytest -p no:cacheprovider integration
 
-test: deps
-	@$(MAKE) --no-print-directory module
+# The checks of the pure core once, the integration suite (real Kamailio,
+# real sipp) against each series in TEST_VERSIONS.
+test:
+	@for v in $(TEST_VERSIONS); do \
+		$(MAKE) --no-print-directory deps KAMAILIO_VERSION=$$v || exit 1; done
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory asan-test
 	@$(MAKE) --no-print-directory -C tests/unit valgrind
-	@$(MAKE) --no-print-directory integration-test
+	@for v in $(TEST_VERSIONS); do \
+		echo "== integration tests against Kamailio $$v"; \
+		$(MAKE) --no-print-directory integration-test KAMAILIO_VERSION=$$v \
+			|| exit 1; done
 
 demo: deps
 	@$(MAKE) --no-print-directory module

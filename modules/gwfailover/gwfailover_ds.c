@@ -14,6 +14,7 @@
 #include "core/xavp.h"
 #include "modules/dispatcher/api.h"
 
+#include "gwfailover_compat.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_dsrpc.h"
 
@@ -102,10 +103,10 @@ static int gwf_ds_record(sr_xavp_t *rec, int *set, str *uri)
 	sr_xavp_t *g = gwf_ds_field(rec, &_gwf_ds_grp_name);
 
 	if(u == NULL || u->val.type != SR_XTYPE_STR || u->val.v.s.len <= 0
-			|| g == NULL || g->val.type != SR_XTYPE_INT)
+			|| g == NULL || g->val.type != GWF_XTYPE_INT)
 		return -1;
 	*uri = u->val.v.s;
-	*set = (int)g->val.v.i;
+	*set = (int)GWF_XVAL_INT(g->val);
 	return 0;
 }
 

@@ -4,6 +4,7 @@ logs kept under tests/logs/<test> when the test fails) and a proxy factory."""
 import os
 import re
 import shutil
+import subprocess
 
 import pytest
 
@@ -14,6 +15,18 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                         "proxy.cfg.tmpl")
 
 PROXY_DEFAULTS = harness.PROXY_DEFAULTS
+
+
+def pytest_report_header(config):
+    """Which Kamailio this run tests, so a log shows which one passed."""
+    try:
+        out = subprocess.run([harness.KAMAILIO, "-v"], capture_output=True,
+                             text=True, timeout=10).stdout
+        version = out.splitlines()[0].replace("version: ", "")
+    except (OSError, IndexError, subprocess.SubprocessError):
+        version = "not runnable"
+    return ["kamailio under test: %s (%s, modules from %s)"
+            % (version, harness.KAMAILIO, harness.stock_module_dir())]
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

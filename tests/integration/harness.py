@@ -29,7 +29,11 @@ SIPP = os.environ.get("SIPP_BIN", "/usr/bin/sipp")
 
 
 def stock_module_dir():
-    """Directory of the packaged Kamailio modules (where tm.so lives)."""
+    """Directory of the Kamailio modules: $KAMAILIO_MPATH (a build tree's
+    src/modules, for a Kamailio built from source), else that of the
+    packaged Kamailio (where tm.so lives)."""
+    if os.environ.get("KAMAILIO_MPATH"):
+        return os.environ["KAMAILIO_MPATH"].rstrip("/")
     out = subprocess.run(["dpkg", "-L", "kamailio"], capture_output=True,
                          text=True, check=True).stdout
     for line in out.splitlines():
