@@ -796,6 +796,35 @@ def stop_setups(setups):
         back.stop()
 
 
+def start_outage(run, name, rep, sched_p, sched_b, rate, calls, timeout,
+                 retry_after=None, **proxy_kw):
+    """For A, B and gwfailover at once: a primary and a backup (scripted
+    gateways on <sched_p>/<sched_b>, clocks started with the caller), a
+    proxy and a caller of <calls> at <rate>. Waits for the callers.
+    Returns (setups {v: (proxy, primary, backup)}, callers {v: Caller})."""
+    setups = {}
+    for v in ("A", "B", "gwf"):
+        prim = PyGateway(sched_p, retry_after=retry_after,
+                         name="%s_%s_primary" % (name, v))
+        back = PyGateway(sched_b, name="%s_%s_backup" % (name, v))
+        prim.start()
+        back.start()
+        p = Proxy(run, "%s%d_%s" % (name, rep, v), v,
+                  [(prim.uri, 20), (back.uri, 10)], **proxy_kw)
+        setups[v] = (p, prim, back)
+    time.sleep(0.5)
+    callers = {}
+    for v, (p, prim, back) in setups.items():
+        c = Caller(run, "%s%d_%s_uac" % (name, rep, v), p, rate, calls,
+                   rtt=True, timeout=timeout)
+        prim.start_clock(c.t0)
+        back.start_clock(c.t0)
+        callers[v] = c
+    for c in callers.values():
+        c.wait()
+    return setups, callers
+
+
 def outage_run(run, args, kind, rep):
     """One repetition of figure 3 (kind "blackhole") or 4 ("storm") for A,
     B and gwfailover at once: three independent proxies, each with its own
@@ -815,25 +844,9 @@ def outage_run(run, args, kind, rep):
         def schedule(t):
             return "503" if pre <= t < pre + args.storm_s else "ok"
     calls = int(rate * length)
-    setups = {}
-    for v in ("A", "B", "gwf"):
-        prim = PyGateway(schedule, retry_after=retry_after,
-                         name="%s_%s_primary" % (kind, v))
-        back = PyGateway(lambda t: "ok", name="%s_%s_backup" % (kind, v))
-        prim.start()
-        back.start()
-        p = Proxy(run, "%s%d_%s" % (kind, rep, v), v,
-                  [(prim.uri, 20), (back.uri, 10)])
-        setups[v] = (p, prim, back)
-    time.sleep(0.5)
-    callers = {}
-    for v, (p, prim, back) in setups.items():
-        c = Caller(run, "%s%d_%s_uac" % (kind, rep, v), p, rate, calls,
-                   rtt=True, timeout=int(length + 40))
-        prim.start_clock(c.t0)
-        callers[v] = c
-    for c in callers.values():
-        c.wait()
+    setups, callers = start_outage(run, kind, rep, schedule, lambda t: "ok",
+                                   rate, calls, int(length + 40),
+                                   retry_after=retry_after)
     rows = {}
     for v, (p, prim, back) in setups.items():
         c = callers[v]
@@ -971,29 +984,10 @@ def timeline_run(run, args, rep, name, title, length, sched_p, sched_b,
     length = length * args.timeline_scale
     scale = args.timeline_scale
     calls = int(rate * length)
-    setups = {}
-    for v in ("A", "B", "gwf"):
-        prim = PyGateway(lambda t, f=sched_p: f(t / scale),
-                         name="%s_%s_primary" % (name, v))
-        back = PyGateway(lambda t, f=sched_b: f(t / scale),
-                         name="%s_%s_backup" % (name, v))
-        prim.start()
-        back.start()
-        p = Proxy(run, "%s%d_%s" % (name, rep, v), v,
-                  [(prim.uri, 20), (back.uri, 10)],
-                  ds_threshold=TIMELINE_THRESHOLD,
-                  gwf_threshold=TIMELINE_THRESHOLD)
-        setups[v] = (p, prim, back)
-    time.sleep(0.5)
-    callers = {}
-    for v, (p, prim, back) in setups.items():
-        c = Caller(run, "%s%d_%s_uac" % (name, rep, v), p, rate, calls,
-                   rtt=True, timeout=int(length + 40))
-        prim.start_clock(c.t0)
-        setups[v][2].start_clock(c.t0)
-        callers[v] = c
-    for c in callers.values():
-        c.wait()
+    setups, callers = start_outage(
+        run, name, rep, lambda t: sched_p(t / scale),
+        lambda t: sched_b(t / scale), rate, calls, int(length + 40),
+        ds_threshold=TIMELINE_THRESHOLD, gwf_threshold=TIMELINE_THRESHOLD)
     rows = {}
     for v, (p, prim, back) in setups.items():
         c = callers[v]
