@@ -160,14 +160,29 @@ def test_three_gateways_guard_at_67_percent(run, proxy, pygw):
 
 def test_ejection_grows_with_failed_trials_and_restore_clears_it(run, proxy):
     primary, backup = primary_503_and_backup(run)
+    # $gwf(eject_multiplier): of the gateway that failed, after the
+    # decision (no delay: gwf_failover() returns 1 and the route goes on),
+    # and of the gateway in its gw-down event route
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
-              FAILURE_BODY=FAILOVER,
+              FAILURE_BODY=FAILOVER + '\n\txlog("L_NOTICE", "GWF-MULT'
+              ' failure $gwf(gw) $gwf(eject_multiplier)\\n");',
+              EXTRA_ROUTES='event_route[gwfailover:gw-down] {\n\txlog('
+              '"L_NOTICE", "GWF-MULT down $gwf(gw) $gwf(eject_multiplier)'
+              '\\n");\n}\n',
               MOD_PARAMS=modparams(failure_threshold=1, eject_time_s=1,
                                    eject_time_max_s=3, eject_jitter_percent=0,
                                    delay_base_ms=0))
     res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
                              calls=45, rate=5, timeout=30)
     assert res.finals() == [200] * 45
+    mults = [line.split("GWF-MULT ", 1)[1] for line in k.log().splitlines()
+             if "GWF-MULT " in line]
+    assert mults[:5] == ["failure %s 1" % primary.uri,
+                         "down %s 1" % primary.uri] + [
+        "failure %s %d" % (primary.uri, n) for n in (2, 3, 4)] or \
+        mults[:5] == ["down %s 1" % primary.uri,
+                      "failure %s 1" % primary.uri] + [
+        "failure %s %d" % (primary.uri, n) for n in (2, 3, 4)], mults
     lengths = [ms for uri, _, ms, _ in harness.ejections(k.log())
                if uri == primary.uri]
     # 1 s, then each failed trial a step longer, up to eject_time_max_s
