@@ -80,6 +80,8 @@ typedef struct gwf_gw
 	uint8_t on_open_list; /* 1 while on the open list */
 	uint8_t removed;	  /* 1 while the dispatcher does not have it: no
 					   * breaker (CLOSED, frozen), in no set count */
+	uint8_t ds_inactive;  /* the last sweep found it inactive or disabled in
+					   * the dispatcher (probing, operator, or us) */
 	uint32_t seen_gen;	  /* last sweep that found it in the dispatcher */
 	gwf_brk_t brk;
 	gwf_eject_t ej;		/* record of automatic ejections: their length */

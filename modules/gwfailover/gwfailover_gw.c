@@ -180,6 +180,22 @@ static gwf_setcount_t *gwf_gw_set_locked(int set_id, int add)
 	return &_gwf_sets[(*_gwf_nsets)++];
 }
 
+/* Is <s> a set whose ejected gateways are re-tested every
+ * GWF_PANIC_RETEST_MS: in panic, or without a healthy gateway?
+ * (expects the table lock to be taken) */
+static int gwf_gw_set_retests(const gwf_setcount_t *s)
+{
+	return s->panic || (s->members > 0 && s->healthy == 0);
+}
+
+/* The same for the set of id <set_id>. (expects the table lock) */
+static int gwf_gw_set_retests_locked(int set_id)
+{
+	gwf_setcount_t *sc = gwf_gw_set_locked(set_id, 0);
+
+	return sc != NULL && gwf_gw_set_retests(sc);
+}
+
 /* Queue the event set <sc> owes now, if any (gwf_setcount_judge()).
  * (expects the table lock to be taken) */
 static void gwf_gw_set_judge_locked(gwf_setcount_t *sc)
@@ -463,6 +479,35 @@ static void gwf_gw_calm_locked(gwf_gw_t *gw, gwf_trans_t *t)
 	sc->refused = 0;
 }
 
+/* May the closed <gw> be ejected automatically: does its set keep enough
+ * gateways (max_ejected_percent)? Out are the gateways not closed, and the
+ * closed ones the dispatcher itself does not offer (its OPTIONS probing or
+ * an operator made them inactive): the set must keep one that takes calls.
+ * A set beyond GWF_MAX_SETS is not counted, and is never ejected from
+ * automatically below 100 percent (as without the module). Sets <*scp>.
+ * (expects the table lock to be taken) */
+static int gwf_gw_guard_allows_locked(gwf_gw_t *gw, gwf_setcount_t **scp)
+{
+	gwf_setcount_t *sc = gwf_gw_set_locked(gw->set_id, 0);
+	uint32_t out, i;
+	gwf_gw_t *g;
+
+	*scp = sc;
+	if(_gwf_cfg.max_ejected_percent >= 100)
+		return 1;
+	if(sc == NULL)
+		return 0;
+	out = sc->members - sc->healthy;
+	/* only when an ejection is due: a walk of the table, not per call */
+	for(i = 0; i < _gwf_gw_table->count; i++) {
+		g = &_gwf_gw_table->entries[i];
+		if(g->set_id == gw->set_id && !g->removed && g->ds_inactive
+				&& g->brk.state == GWF_BRK_CLOSED && g != gw)
+			out++;
+	}
+	return gwf_guard_may_eject(sc->members, out, _gwf_cfg.max_ejected_percent);
+}
+
 /* An automatic ejection of <gw>, caused by <trig> (<why>, <code>, <arg>
  * for its reason), is due at <now>. Decide it and carry it out, filling
  * <t>:
@@ -513,12 +558,13 @@ static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
 		}
 		return;
 	}
-	sc = prev == GWF_BRK_CLOSED ? gwf_gw_set_locked(gw->set_id, 0) : NULL;
-	if(sc != NULL
-			&& !gwf_guard_may_eject(sc->members, sc->members - sc->healthy,
-					_gwf_cfg.max_ejected_percent)) {
+	if(prev == GWF_BRK_CLOSED && !gwf_gw_guard_allows_locked(gw, &sc)) {
 		t->refused = 1;
 		gwf_why_format(why, code, arg, t->why, sizeof(t->why));
+		if(sc == NULL) { /* a set beyond GWF_MAX_SETS: no panic state */
+			gwf_gw_keep_locked(gw);
+			return;
+		}
 		sc->refused++;
 		if(!sc->panic) {
 			sc->panic = 1;
@@ -529,8 +575,12 @@ static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
 		gwf_gw_keep_locked(gw);
 		return;
 	}
-	/* Retry-After: the carrier's time as it is (0 too) */
-	if(trig != GWF_TRIG_RETRY_AFTER)
+	/* Retry-After: the carrier's time as it is (0 too). A failed re-test
+	 * of a set in panic is no new ejection in a row: it does not grow the
+	 * record (a long outage would otherwise leave it at its maximum). */
+	if(trig == GWF_TRIG_TRIAL && gwf_gw_set_retests_locked(gw->set_id))
+		ms = GWF_PANIC_RETEST_MS;
+	else if(trig != GWF_TRIG_RETRY_AFTER)
 		ms = gwf_eject_start(&_gwf_cfg.eject, &gw->ej,
 				(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16));
 	tr = gwf_brk_eject(&gw->brk, ms, now);
@@ -559,16 +609,16 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 /* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
  * forwarded to it), take a free trial slot (0 if none) of a half-open
  * gateway, or feed the silence detector of a closed one, filling <t>; with
- * <seen> (the resume process's sweep found it in the dispatcher's list),
- * note that the dispatcher has it. One lock round: this runs for every
- * forwarded call.
+ * <ds_flags> (the resume process's sweep found it in the dispatcher's
+ * list, with these flags), note that the dispatcher has it and whether it
+ * offers it to calls. One lock round: this runs for every forwarded call.
  *
  * A gateway marked removed (the dispatcher dropped it) is found as it is
  * and stays removed: a late lookup, e.g. from the destination xavp of a
  * call that was routed before the dispatcher.reload, changes nothing;
  * only a sweep that finds it in the dispatcher again brings it back. */
-static int gwf_gw_find(
-		int set, str *uri, uint32_t *trial, gwf_trans_t *t, int seen)
+static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
+		const char *ds_flags)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
@@ -582,8 +632,10 @@ static int gwf_gw_find(
 	gw = gwf_gwtab_get(_gwf_gw_table, set, uri->s, (size_t)uri->len, now, &rc);
 	if(gw != NULL && _gwf_gw_table->count != before)
 		gwf_gw_set_change_locked(set, 1, 1); /* new: closed */
-	if(gw != NULL && seen)
+	if(gw != NULL && ds_flags != NULL) {
 		gwf_gwtab_seen(_gwf_gw_table, gw);
+		gw->ds_inactive = ds_flags[0] == 'I' || ds_flags[0] == 'D';
+	}
 	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->entries);
 		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
@@ -607,7 +659,7 @@ static int gwf_gw_find(
 
 int gwf_gw_lookup(int set, str *uri)
 {
-	return gwf_gw_find(set, uri, NULL, NULL, 0);
+	return gwf_gw_find(set, uri, NULL, NULL, NULL);
 }
 
 int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
@@ -616,7 +668,7 @@ int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
 	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &t, 0);
+	idx = gwf_gw_find(set, uri, trial, &t, NULL);
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
@@ -939,7 +991,7 @@ static int _gwf_dswalk_warned = 0;		/* resume process only */
  * the dispatcher has it. */
 static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 {
-	gwf_gw_find(set, uri, NULL, NULL, 1);
+	gwf_gw_find(set, uri, NULL, NULL, flags);
 }
 
 /* Say once what a walk that could not read the dispatcher's list means. */
@@ -1048,24 +1100,12 @@ uint64_t gwf_gw_next_due(void)
 	return due < _gwf_next_sweep_ms ? due : _gwf_next_sweep_ms;
 }
 
-/* Is <s> a set whose ejected gateways are re-tested every
- * GWF_PANIC_RETEST_MS: in panic, or without a healthy gateway?
- * (expects the table lock to be taken) */
-static int gwf_gw_set_retests(const gwf_setcount_t *s)
-{
-	return s->panic || (s->members > 0 && s->healthy == 0);
-}
-
 /* gwf_gwtab_cap_open() pick: an automatic ejection (an operator's is
  * kept) of a gateway whose set re-tests. (expects the table lock) */
 static int gwf_gw_retest_pick(const gwf_gw_t *g, void *arg)
 {
-	gwf_setcount_t *sc;
-
-	if(g->why == GWF_WHY_MANUAL_EJECT || g->removed)
-		return 0;
-	sc = gwf_gw_set_locked(g->set_id, 0);
-	return sc != NULL && gwf_gw_set_retests(sc);
+	return g->why != GWF_WHY_MANUAL_EJECT && !g->removed
+		   && gwf_gw_set_retests_locked(g->set_id);
 }
 
 /* Bring the ejected gateways of sets in panic or without healthy gateway

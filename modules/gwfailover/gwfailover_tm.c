@@ -598,13 +598,22 @@ int gwf_resume(sip_msg_t *msg)
 	}
 	t->fr_timeout = it->fr_ticks;
 	txn = gwf_txn_get(t);
-	if(txn != NULL)
-		gwf_unclaim(&txn->suspended);
 	if(txn == NULL) {
 		LM_CRIT("BUG: [%u:%u] resumed transaction is not tracked\n",
 				t->hash_index, t->label);
 		gwf_stat_inc(GWF_ST_ERRORS);
 		gwf_reply_exhausted(msg, 500, "Server Internal Error");
+		return 0;
+	}
+	/* A CANCEL's callback may have claimed the call a moment before tm
+	 * marks the transaction cancelled (t_continue() checked that mark
+	 * already): then the caller is answered 487 and nothing more goes to a
+	 * gateway, which could ring a callee nobody can hang up on. */
+	if(!gwf_unclaim(&txn->suspended)) {
+		LM_DBG("[%u:%u] cancelled during its delay\n", t->hash_index, t->label);
+		if(_gwf_tmb.t_reply(msg, 487, "Request Terminated") < 0)
+			LM_DBG("[%u:%u] 487 not sent: replied already\n", t->hash_index,
+					t->label);
 		return 0;
 	}
 	if(gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms())

@@ -271,3 +271,24 @@ def test_one_gateway_set_is_never_ejected_automatically(run, proxy):
     g = k.rpc_value("gwfailover.eject", only.uri, 60)
     assert g["state"] == "open", g
     assert k.dispatcher_flags()[only.uri].startswith("I")
+
+
+def test_guard_counts_gateways_the_dispatcher_does_not_offer(run, proxy):
+    """The backup is inactive in the dispatcher (its OPTIONS probing or an
+    operator), though its breaker is closed: the primary is then all the
+    set offers, and ejecting it would leave no destination at all."""
+    primary, backup = primary_503_and_backup(run)
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0))
+    k.rpc("dispatcher.set_state", "i", 1, backup.uri)
+    # the module reads dispatcher's flags once a second
+    time.sleep(1.5)
+    res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                             calls=4, rate=10, timeout=20, CODE=500)
+    assert res.finals() == [500] * 4
+    assert len(primary.invites()) == 4 and backup.invites() == []
+    assert k.dispatcher_flags()[primary.uri].startswith("A")
+    assert k.rpc_value("gwfailover.get", primary.uri)["state"] == "closed"
+    stats = k.gwf_stats()
+    assert (stats["ejections"], stats["ejections_refused"]) == (0, 2), stats
