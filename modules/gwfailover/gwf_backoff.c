@@ -18,24 +18,6 @@ static const char *const gwf_jitter_names[] = {
 
 #define GWF_JITTER_N (sizeof(gwf_jitter_names) / sizeof(gwf_jitter_names[0]))
 
-/* ASCII only, on purpose: tolower() would depend on the process locale. */
-static int gwf_eq_nocase(const char *s, size_t len, const char *kw)
-{
-	size_t i;
-	char ch;
-
-	if(strlen(kw) != len)
-		return 0;
-	for(i = 0; i < len; i++) {
-		ch = s[i];
-		if(ch >= 'A' && ch <= 'Z')
-			ch = (char)(ch - 'A' + 'a');
-		if(ch != kw[i])
-			return 0;
-	}
-	return 1;
-}
-
 int gwf_jitter_parse(const char *s, size_t len, gwf_jitter_t *out)
 {
 	size_t i;

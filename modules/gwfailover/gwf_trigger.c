@@ -22,22 +22,6 @@ const char *gwf_trigger_name(gwf_trigger_t t)
 	return (unsigned)t < GWF_TRIG_COUNT ? gwf_trigger_names[t] : "unknown";
 }
 
-static int gwf_word_eq(const char *s, size_t len, const char *kw)
-{
-	size_t i;
-
-	if(strlen(kw) != len)
-		return 0;
-	for(i = 0; i < len; i++) {
-		char c = s[i];
-		if(c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if(c != kw[i])
-			return 0;
-	}
-	return 1;
-}
-
 static int gwf_trigger_err(
 		gwf_err_t *err, const char *msg, const char *s, size_t b, size_t n)
 {
@@ -73,14 +57,14 @@ int gwf_trigger_parse(const char *s, size_t len, unsigned *mask, gwf_err_t *err)
 			if(len > 0 && (words > 0 || e < len))
 				return gwf_trigger_err(
 						err, "empty trigger name in the list", s, b, 0);
-		} else if(gwf_word_eq(s + b, w - b, "all")) {
+		} else if(gwf_eq_nocase(s + b, w - b, "all")) {
 			m = GWF_TRIG_ALL;
 			words++;
-		} else if(gwf_word_eq(s + b, w - b, "none")) {
+		} else if(gwf_eq_nocase(s + b, w - b, "none")) {
 			words++;
 		} else {
 			for(i = 0; i < GWF_TRIG_COUNT; i++)
-				if(gwf_word_eq(s + b, w - b, gwf_trigger_names[i]))
+				if(gwf_eq_nocase(s + b, w - b, gwf_trigger_names[i]))
 					break;
 			if(i == GWF_TRIG_COUNT)
 				return gwf_trigger_err(err,

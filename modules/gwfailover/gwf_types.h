@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* A parse/validation error: what is wrong and where. Filled by the core
  * parsers, printed by the glue together with the whole input. */
@@ -41,6 +42,25 @@ static inline int gwf_err_plain(gwf_err_t *err, const char *msg)
 }
 
 /* What to do with the call after a failed attempt. */
+/* Is <s> (<len> bytes) the lower-case keyword <kw>, in any case? ASCII
+ * only, on purpose: tolower() would depend on the process locale. */
+static inline int gwf_eq_nocase(const char *s, size_t len, const char *kw)
+{
+	size_t i;
+	char ch;
+
+	if(strlen(kw) != len)
+		return 0;
+	for(i = 0; i < len; i++) {
+		ch = s[i];
+		if(ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if(ch != kw[i])
+			return 0;
+	}
+	return 1;
+}
+
 typedef enum gwf_action
 {
 	GWF_ACT_FAILOVER = 0, /* next healthy gateway of the set */

@@ -263,6 +263,28 @@ static gwf_ev_kind_t gwf_gw_ev_kind(const gwf_trans_t *t)
 	}
 }
 
+/* Fill <ev> of <kind> about <gw>, whose state was <prev>, caused by <why>
+ * (<code>, 0: its last failure), with the reason of <t>.
+ * (expects the table lock to be taken) */
+static void gwf_gw_event_fill_locked(gwf_event_t *ev, gwf_gw_t *gw,
+		gwf_ev_kind_t kind, gwf_brk_state_t prev, const gwf_trans_t *t,
+		gwf_why_t why, int code)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = kind;
+	ev->why = why;
+	ev->prev = prev;
+	ev->set_id = gw->set_id;
+	ev->ncodes = (int)gwf_gwstats_recent(&gw->st, ev->codes);
+	ev->code = code ? code : gw->st.last_code;
+	ev->consec_faults = gw->brk.consec_faults;
+	ev->ejections = gw->st.ejections;
+	ev->eject_mult = gw->ej.mult;
+	ev->next_eject_ms = gwf_eject_next_ms(&_gwf_cfg.eject, gw->ej.mult);
+	memcpy(ev->uri, gw->uri, (size_t)gw->uri_len + 1);
+	memcpy(ev->reason, t->why, sizeof(ev->reason));
+}
+
 static void gwf_gw_emit_locked(
 		gwf_gw_t *gw, const gwf_trans_t *t, gwf_why_t why, int code);
 
@@ -318,20 +340,8 @@ static void gwf_gw_emit_locked(
 {
 	gwf_event_t ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = gwf_gw_ev_kind(t);
-	ev.why = why;
-	ev.prev = t->prev;
-	ev.set_id = gw->set_id;
-	ev.ncodes = (int)gwf_gwstats_recent(&gw->st, ev.codes);
-	ev.code = code ? code : gw->st.last_code;
-	ev.consec_faults = gw->brk.consec_faults;
-	ev.ejections = gw->st.ejections;
+	gwf_gw_event_fill_locked(&ev, gw, gwf_gw_ev_kind(t), t->prev, t, why, code);
 	ev.open_ms = t->open_ms;
-	ev.eject_mult = gw->ej.mult;
-	ev.next_eject_ms = gwf_eject_next_ms(&_gwf_cfg.eject, gw->ej.mult);
-	memcpy(ev.uri, gw->uri, (size_t)gw->uri_len + 1);
-	memcpy(ev.reason, t->why, sizeof(ev.reason));
 	gwf_event_emit(&ev);
 }
 
@@ -430,24 +440,12 @@ static void gwf_gw_emit_kept_locked(gwf_gw_t *gw, gwf_ev_kind_t kind,
 
 	if(!gwf_event_wanted(kind))
 		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.kind = kind;
-	ev.why = why;
-	ev.prev = gw->brk.state;
-	ev.set_id = gw->set_id;
-	ev.ncodes = (int)gwf_gwstats_recent(&gw->st, ev.codes);
-	ev.code = code ? code : gw->st.last_code;
-	ev.consec_faults = gw->brk.consec_faults;
-	ev.ejections = gw->st.ejections;
-	ev.eject_mult = gw->ej.mult;
-	ev.next_eject_ms = gwf_eject_next_ms(&_gwf_cfg.eject, gw->ej.mult);
+	gwf_gw_event_fill_locked(&ev, gw, kind, gw->brk.state, t, why, code);
 	sc = gwf_gw_set_locked(gw->set_id, 0);
 	if(sc != NULL) {
 		ev.set_gateways = sc->members;
 		ev.set_healthy = sc->healthy;
 	}
-	memcpy(ev.uri, gw->uri, (size_t)gw->uri_len + 1);
-	memcpy(ev.reason, t->why, sizeof(ev.reason));
 	gwf_event_emit(&ev);
 }
 
