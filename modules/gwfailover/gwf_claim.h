@@ -33,6 +33,15 @@ static inline int gwf_unclaim(uint8_t *flag)
 	return __atomic_exchange_n(flag, (uint8_t)0, __ATOMIC_ACQ_REL) != 0;
 }
 
+/* Move <flag> from <from> to <to>; returns 1 for the one caller that
+ * found it at <from>. For a flag of several states that processes race
+ * to move (a branch heard, or rescued, first). */
+static inline int gwf_claim_cas(uint8_t *flag, uint8_t from, uint8_t to)
+{
+	return __atomic_compare_exchange_n(
+			flag, &from, to, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
 /* Is <flag> set now? */
 static inline int gwf_claimed(const uint8_t *flag)
 {

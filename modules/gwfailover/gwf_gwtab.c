@@ -345,7 +345,7 @@ gwf_set_ev_t gwf_setcount_judge(gwf_setcount_t *sc)
 
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i)
 {
-	if(i >= t->count)
+	if(t == NULL || i >= t->count)
 		return NULL;
 	return &t->entries[i];
 }
@@ -402,6 +402,8 @@ int gwf_why_format(
 			return snprintf(buf, size, "removed from the dispatcher");
 		case GWF_WHY_DS_BACK:
 			return snprintf(buf, size, "back in the dispatcher");
+		case GWF_WHY_TRIAL_SILENT:
+			return snprintf(buf, size, "trial call unanswered for %u ms", arg);
 	}
 	return snprintf(buf, size, "unknown");
 }

@@ -27,6 +27,8 @@
 
 #include "gwf_breaker.h"
 #include "gwf_eject.h"
+#include "gwf_flight.h"
+#include "gwf_rtt.h"
 #include "gwf_silence.h"
 
 #define GWF_URI_MAX 255 /* longest gateway URI kept, in bytes */
@@ -44,6 +46,7 @@ typedef struct gwf_gw_stats
 	uint64_t counted;		 /* failures counted against health */
 	uint64_t not_counted;	 /* failures not held against the gateway */
 	uint64_t ejections;		 /* times ejected (threshold, eject, manual) */
+	uint64_t rescued;		 /* calls in flight moved off it when ejected */
 	int last_code;			 /* code of the last failure; 0: none */
 	uint64_t last_fail_ms;	 /* monotonic time of the last failure */
 	int16_t recent[GWF_RECENT_CODES]; /* last failure codes, a ring */
@@ -67,7 +70,8 @@ typedef enum gwf_why
 	GWF_WHY_MANUAL_RESTORE, /* operator */
 	GWF_WHY_SILENT,			/* no reply to arg INVITEs (gwf_silence) */
 	GWF_WHY_DS_REMOVED,		/* the dispatcher no longer has it (reload) */
-	GWF_WHY_DS_BACK			/* the dispatcher has it again */
+	GWF_WHY_DS_BACK,		/* the dispatcher has it again */
+	GWF_WHY_TRIAL_SILENT	/* a trial call had no reply in arg ms */
 } gwf_why_t;
 
 /* One gateway. What every call touches (key, breaker, silence) comes
@@ -86,6 +90,10 @@ typedef struct gwf_gw
 	gwf_brk_t brk;
 	gwf_eject_t ej;		/* record of automatic ejections: their length */
 	gwf_silence_t sil;	/* INVITEs since the gateway last replied */
+	gwf_rtt_t rtt;		/* its first-reply latency and silence timeout */
+	gwf_flight_t fl;	/* INVITEs in flight to it without a reply */
+	uint8_t rescue_due; /* ejected: its calls in flight are to be rescued */
+	uint32_t rescue_n;	/* rescued in this ejection so far (one log line) */
 	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */
 	uint32_t open_next; /* next entry on the open list */
@@ -111,6 +119,10 @@ typedef struct gwf_gwtab
 	uint64_t next_deadline_ms; /* earliest OPEN deadline; UINT64_MAX: none */
 	uint32_t down;			   /* gateways not CLOSED; kept by the caller
 							    * (and gwf_gwtab_sweep_one()) */
+	uint32_t in_flight;		   /* nodes on the entries' flight lists; kept
+							    * by the caller */
+	uint32_t rescues_due;	   /* entries with rescue_due set; kept by the
+							    * caller */
 	uint32_t open_head;		   /* entries noted OPEN (GWF_NO_SLOT: none); the
 						 * expiry walks these, not the whole table */
 	uint32_t sweep_gen;		   /* generation of the current or last sweep */
@@ -249,7 +261,9 @@ gwf_set_ev_t gwf_setcount_judge(gwf_setcount_t *sc);
 unsigned gwf_gwtab_cap_open(gwf_gwtab_t *t, uint64_t until_ms,
 		int (*pick)(const gwf_gw_t *g, void *arg), void *arg);
 
-/* Entry <i> (0 <= i < count) or NULL; for iteration. */
+/* Entry <i> (0 <= i < count) or NULL; for iteration. NULL for a NULL
+ * table too: at shutdown, tm frees its transactions (whose callbacks ask
+ * for their gateways) after the table is gone. */
 gwf_gw_t *gwf_gwtab_at(gwf_gwtab_t *t, uint32_t i);
 
 const char *gwf_gwtab_rc_name(gwf_gwtab_rc_t rc);

@@ -82,7 +82,7 @@ gwf_plan_t gwf_plan_next(const gwf_plan_cfg_t *cfg, const gwf_call_t *call,
 	 * waiting for nothing. */
 	if(call->attempts >= cfg->max_attempts)
 		return gwf_plan_end(GWF_END_ATTEMPTS);
-	left = gwf_plan_budget_left(cfg, call, now_ms);
+	left = call->rescue ? UINT32_MAX : gwf_plan_budget_left(cfg, call, now_ms);
 	if(left < GWF_PLAN_MIN_ATTEMPT_MS)
 		return gwf_plan_end(GWF_END_BUDGET);
 	if(has_next != NULL && !has_next(arg))

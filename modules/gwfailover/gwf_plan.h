@@ -45,6 +45,8 @@ typedef struct gwf_call
 	uint64_t start_ms;		/* its first INVITE (monotonic ms) */
 	uint32_t attempts;		/* forwards to gateways so far */
 	uint32_t prev_delay_ms; /* delay before the last re-forward */
+	uint8_t rescue;			/* the failure being decided is a rescue from
+							 * an ejected gateway (see gwf_plan_next) */
 } gwf_call_t;
 
 /* The decision on a failed attempt. */
@@ -77,7 +79,11 @@ uint32_t gwf_plan_eject_ms(
  * then the attempt limit and the time budget; then <has_next>(<arg>) (is a
  * usable gateway left? asked only when needed); then the delay, drawn
  * from <r32>, must fit in the budget and the branches. The caller stores
- * the delay as the call's prev_delay_ms when it forwards. */
+ * the delay as the call's prev_delay_ms when it forwards.
+ * A rescue (call->rescue) is not held to the time budget: the call was
+ * taken off an ejected gateway that would otherwise have kept it for its
+ * whole fr_timer, and it must still get its failover. The attempt limit
+ * and the branches still apply. */
 gwf_plan_t gwf_plan_next(const gwf_plan_cfg_t *cfg, const gwf_call_t *call,
 		gwf_action_t action, uint32_t branches, uint64_t now_ms, uint32_t r32,
 		int (*has_next)(void *arg), void *arg);

@@ -45,10 +45,10 @@ void gwf_rtt_sample(gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg, uint32_t r_ms)
 	}
 	if(e->samples < UINT32_MAX)
 		e->samples++;
-	/* RTO = SRTT + max(G, K * RTTVAR), G = 1 ms, K = 4, rounded up */
+	/* RTO = SRTT + max(G, K * RTTVAR), K = 4, rounded up */
 	var4 = 4u * (uint64_t)e->rttvar8;
-	if(var4 < 8u)
-		var4 = 8u;
+	if(var4 < 8u * (uint64_t)(cfg->gran_ms ? cfg->gran_ms : 1u))
+		var4 = 8u * (uint64_t)(cfg->gran_ms ? cfg->gran_ms : 1u);
 	e->rto_ms = gwf_rtt_clamp((e->srtt8 + var4 + 7u) / 8u, cfg);
 }
 
@@ -62,6 +62,11 @@ void gwf_rtt_backoff(gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg)
 uint32_t gwf_rtt_timeout(const gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg)
 {
 	return e->rto_ms == 0 ? cfg->max_ms : gwf_rtt_clamp(e->rto_ms, cfg);
+}
+
+int gwf_rtt_unambiguous(uint32_t r_ms, int retransmits, uint32_t t1_ms)
+{
+	return !retransmits || r_ms < t1_ms;
 }
 
 uint32_t gwf_rtt_srtt_ms(const gwf_rtt_t *e)

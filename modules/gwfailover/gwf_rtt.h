@@ -24,6 +24,8 @@ typedef struct gwf_rtt_cfg
 {
 	uint32_t floor_ms; /* the timeout is never shorter (>= 1) */
 	uint32_t max_ms;   /* nor longer (>= floor_ms): silence_ms */
+	uint32_t gran_ms;  /* G of RFC 6298: the least margin over SRTT, the
+						* granularity of whoever checks the timeout (0: 1) */
 } gwf_rtt_cfg_t;
 
 typedef struct gwf_rtt
@@ -34,9 +36,9 @@ typedef struct gwf_rtt
 	uint32_t samples; /* taken so far (saturating) */
 } gwf_rtt_t;
 
-/* Take sample <r_ms> (RFC 6298 2.2 and 2.3, K = 4, G = 1 ms): the
- * timeout becomes SRTT + max(1 ms, 4 * RTTVAR), clamped to the config,
- * and any backoff is over. */
+/* Take sample <r_ms> (RFC 6298 2.2 and 2.3, K = 4, G = gran_ms): the
+ * timeout becomes SRTT + max(G, 4 * RTTVAR), clamped to the config, and
+ * any backoff is over. */
 void gwf_rtt_sample(gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg, uint32_t r_ms);
 
 /* A local timeout: back off (RFC 6298 5.5), doubling the timeout up to
@@ -46,6 +48,12 @@ void gwf_rtt_backoff(gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg);
 /* The silence timeout of the gateway now: max_ms until the first
  * sample. */
 uint32_t gwf_rtt_timeout(const gwf_rtt_t *e, const gwf_rtt_cfg_t *cfg);
+
+/* Karn's rule: is a first reply after <r_ms> an unambiguous sample of an
+ * INVITE sent over a transport that <retransmits> (UDP) with
+ * retransmission interval <t1_ms>? Not once the INVITE may have been
+ * sent again (r_ms >= t1_ms): the reply may answer either copy. 1 or 0. */
+int gwf_rtt_unambiguous(uint32_t r_ms, int retransmits, uint32_t t1_ms);
 
 /* SRTT and RTTVAR in whole ms (rounded), for operators. */
 uint32_t gwf_rtt_srtt_ms(const gwf_rtt_t *e);

@@ -116,6 +116,7 @@ static void test_init(void **state)
 		assert_null(gwf_gwtab_at(t, i));
 	assert_null(gwf_gwtab_at(t, 8));
 	assert_null(gwf_gwtab_at(t, UINT32_MAX));
+	assert_null(gwf_gwtab_at(NULL, 0)); /* the table gone at shutdown */
 	free(t);
 
 	t = new_tab(1);
@@ -511,6 +512,8 @@ static void test_why_format(void **state)
 	expect_why(GWF_WHY_MANUAL_RESTORE, 0, 0, "manual restore");
 	expect_why(GWF_WHY_DS_REMOVED, 0, 0, "removed from the dispatcher");
 	expect_why(GWF_WHY_DS_BACK, 0, 0, "back in the dispatcher");
+	expect_why(
+			GWF_WHY_TRIAL_SILENT, 408, 350, "trial call unanswered for 350 ms");
 	expect_why((gwf_why_t)99, 0, 0, "unknown");
 	/* truncates like snprintf, always terminated */
 	assert_int_equal(

@@ -35,6 +35,7 @@ static gwf_call_t call(uint32_t attempts, uint32_t prev_delay)
 {
 	gwf_call_t k;
 
+	memset(&k, 0, sizeof(k));
 	k.start_ms = T0;
 	k.attempts = attempts;
 	k.prev_delay_ms = prev_delay;
@@ -162,6 +163,31 @@ static void test_budget(void **state)
 	assert_int_equal(p.end, GWF_END_NONE);
 }
 
+/* A call rescued from an ejected gateway after its budget is spent (a
+ * 30 s fr_timer, a 10 s budget) still gets its failover; the attempt
+ * limit still holds. */
+static void test_rescue_is_not_held_to_the_budget(void **state)
+{
+	gwf_plan_cfg_t c = cfg();
+	gwf_call_t k = call(1, 0);
+	next_t n = {1, 0};
+	gwf_plan_t p;
+
+	(void)state;
+	k.rescue = 1;
+	p = plan(&c, &k, GWF_ACT_FAILOVER, 1, T0 + 25000, &n);
+	assert_int_equal(p.end, GWF_END_NONE);
+	assert_int_equal(n.asked, 1);
+	k.attempts = c.max_attempts;
+	p = plan(&c, &k, GWF_ACT_FAILOVER, 1, T0 + 25000, &n);
+	assert_int_equal(p.end, GWF_END_ATTEMPTS);
+	/* not a rescue: the budget ends it */
+	k.attempts = 1;
+	k.rescue = 0;
+	p = plan(&c, &k, GWF_ACT_FAILOVER, 1, T0 + 25000, &n);
+	assert_int_equal(p.end, GWF_END_BUDGET);
+}
+
 static void test_branches(void **state)
 {
 	gwf_plan_cfg_t c = cfg();
@@ -228,6 +254,7 @@ int main(void)
 			cmocka_unit_test(test_attempt_limit_before_gateways),
 			cmocka_unit_test(test_budget),
 			cmocka_unit_test(test_branches),
+			cmocka_unit_test(test_rescue_is_not_held_to_the_budget),
 			cmocka_unit_test(test_decorrelated_uses_previous_delay),
 			cmocka_unit_test(test_eject_ms),
 	};

@@ -13,7 +13,9 @@
 #include "testhelp.h"
 #include "gwf_rtt.h"
 
-static const gwf_rtt_cfg_t cfg = {200, 1000};
+static const gwf_rtt_cfg_t cfg = {200, 1000, 1};
+/* the module's: G is the 50 ms tick of the silence check */
+static const gwf_rtt_cfg_t cfg50 = {200, 1000, 50};
 
 static void test_no_sample_means_the_longest(void **state)
 {
@@ -103,7 +105,7 @@ static void test_backoff_doubles_up_to_the_cap(void **state)
 static void test_extremes(void **state)
 {
 	gwf_rtt_t e;
-	gwf_rtt_cfg_t wide = {1, UINT32_MAX};
+	gwf_rtt_cfg_t wide = {1, UINT32_MAX, 0};
 
 	(void)state;
 	memset(&e, 0, sizeof(e));
@@ -119,6 +121,36 @@ static void test_extremes(void **state)
 	assert_int_equal(e.samples, UINT32_MAX);
 }
 
+/* G is the least margin over SRTT: a steady 300 ms gateway gets 350 ms
+ * with G = 50 ms, never SRTT + 1 ms that scheduling jitter would cross. */
+static void test_granularity_is_the_least_margin(void **state)
+{
+	gwf_rtt_t e;
+	int i;
+
+	(void)state;
+	memset(&e, 0, sizeof(e));
+	for(i = 0; i < 200; i++)
+		gwf_rtt_sample(&e, &cfg50, 300);
+	assert_int_equal(gwf_rtt_timeout(&e, &cfg50), 350);
+	/* a large variance still counts 4 times */
+	memset(&e, 0, sizeof(e));
+	gwf_rtt_sample(&e, &cfg50, 100); /* RTTVAR 50: 100 + 200 */
+	assert_int_equal(gwf_rtt_timeout(&e, &cfg50), 300);
+}
+
+/* Karn's rule: a reply after the first retransmission may answer either
+ * copy; over a transport that does not retransmit, every sample counts. */
+static void test_karn(void **state)
+{
+	(void)state;
+	assert_true(gwf_rtt_unambiguous(0, 1, 500));
+	assert_true(gwf_rtt_unambiguous(499, 1, 500));
+	assert_false(gwf_rtt_unambiguous(500, 1, 500));
+	assert_false(gwf_rtt_unambiguous(4000, 1, 500));
+	assert_true(gwf_rtt_unambiguous(4000, 0, 500));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -128,6 +160,8 @@ int main(void)
 			cmocka_unit_test(test_update_arithmetic),
 			cmocka_unit_test(test_backoff_doubles_up_to_the_cap),
 			cmocka_unit_test(test_extremes),
+			cmocka_unit_test(test_granularity_is_the_least_margin),
+			cmocka_unit_test(test_karn),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

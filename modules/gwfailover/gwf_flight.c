@@ -1,0 +1,81 @@
+/*
+ * gwfailover - the INVITEs in flight to a gateway that have had no reply
+ * yet.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ */
+
+#include <stddef.h>
+
+#include "gwf_flight.h"
+
+void gwf_flight_push(gwf_flight_t *l, gwf_flight_node_t *node)
+{
+	node->next = NULL;
+	node->prev = l->tail;
+	if(l->tail != NULL)
+		l->tail->next = node;
+	else
+		l->head = node;
+	l->tail = node;
+	l->n++;
+	/* an atomic store: TMCB_DESTROY reads it without the lock to skip
+	 * the lock when the node left the list long ago */
+	__atomic_store_n(&node->linked, (uint8_t)1, __ATOMIC_RELEASE);
+}
+
+int gwf_flight_unlink(gwf_flight_t *l, gwf_flight_node_t *node)
+{
+	if(!node->linked)
+		return 0;
+	if(node->prev != NULL)
+		node->prev->next = node->next;
+	else
+		l->head = node->next;
+	if(node->next != NULL)
+		node->next->prev = node->prev;
+	else
+		l->tail = node->prev;
+	node->prev = node->next = NULL;
+	if(l->n > 0)
+		l->n--;
+	__atomic_store_n(&node->linked, (uint8_t)0, __ATOMIC_RELEASE);
+	return 1;
+}
+
+unsigned gwf_flight_take(
+		gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max, uint64_t sent_by)
+{
+	unsigned k = 0;
+	gwf_flight_node_t *node;
+
+	/* oldest first: the first one too young ends the walk (send times
+	 * of different processes may be out of order by a little; a node
+	 * behind a younger one waits for the next walk) */
+	while(k < max && (node = l->head) != NULL && node->sent_ms <= sent_by) {
+		out[k].tindex = node->tindex;
+		out[k].tlabel = node->tlabel;
+		out[k].branch = node->branch;
+		k++;
+		gwf_flight_unlink(l, node);
+	}
+	return k;
+}
+
+gwf_flight_node_t *gwf_flight_oldest_trial(
+		const gwf_flight_t *l, uint32_t trial)
+{
+	gwf_flight_node_t *node;
+
+	if(trial == 0)
+		return NULL;
+	for(node = l->head; node != NULL; node = node->next)
+		if(node->trial == trial && !node->judged)
+			return node;
+	return NULL;
+}

@@ -1,0 +1,74 @@
+/*
+ * gwfailover - the INVITEs in flight to a gateway that have had no reply
+ * yet: what an ejection rescues, and what a half-open trial waits for.
+ *
+ * Copyright (C) 2026 gwfailover authors
+ *
+ * This file is part of gwfailover, a module for Kamailio, licensed under the
+ * GNU GPL version 2 or later with the OpenSSL exception.
+ *
+ * Kamailio-independent; do not include Kamailio headers.
+ *
+ * An intrusive list: the node lives in the call's own state (one per tm
+ * branch, in shared memory) and is put on its gateway's list when the
+ * INVITE is sent, at the tail, so the list runs oldest first. It leaves
+ * the list at the branch's first reply, when it is rescued, or when the
+ * transaction is freed, whichever comes first. The list holds only the
+ * transaction's identity (hash index, label, branch), never a reference:
+ * whoever acts on an entry looks the transaction up by its identity. Not
+ * thread-safe: the caller holds the lock of the gateway that owns the list.
+ */
+
+#ifndef GWF_FLIGHT_H
+#define GWF_FLIGHT_H
+
+#include <stdint.h>
+
+typedef struct gwf_flight_node
+{
+	struct gwf_flight_node *prev, *next;
+	uint64_t sent_ms; /* when the INVITE was sent (monotonic ms) */
+	uint32_t tindex;  /* transaction hash index */
+	uint32_t tlabel;  /* transaction label */
+	uint32_t trial;	  /* breaker trial token of the call; 0: none */
+	uint16_t branch;  /* tm branch */
+	uint8_t linked;	  /* on a list now (written under the list's lock) */
+	uint8_t judged;	  /* its trial was judged unanswered already */
+} gwf_flight_node_t;
+
+typedef struct gwf_flight
+{
+	gwf_flight_node_t *head; /* oldest */
+	gwf_flight_node_t *tail; /* newest */
+	uint32_t n;
+} gwf_flight_t;
+
+/* What a walk copies out of a node, to act on after the lock is given
+ * back. */
+typedef struct gwf_flight_ref
+{
+	uint32_t tindex;
+	uint32_t tlabel;
+	uint16_t branch;
+} gwf_flight_ref_t;
+
+/* Put <node> (not linked) at the tail of <l>. */
+void gwf_flight_push(gwf_flight_t *l, gwf_flight_node_t *node);
+
+/* Take <node> off <l> if it is on it. Returns 1 if it was. */
+int gwf_flight_unlink(gwf_flight_t *l, gwf_flight_node_t *node);
+
+/* Copy up to <max> of the oldest nodes sent at or before <sent_by> into
+ * <out> and take them off <l>, oldest first. Returns how many. (A node is
+ * put on the list just before its INVITE is sent: one that is too young
+ * may not be sent yet.) */
+unsigned gwf_flight_take(
+		gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max, uint64_t sent_by);
+
+/* The oldest node of a trial call holding token <trial> (the breaker's
+ * current one: a token of an earlier half-open period is stale) whose
+ * silence was not judged yet, or NULL. */
+gwf_flight_node_t *gwf_flight_oldest_trial(
+		const gwf_flight_t *l, uint32_t trial);
+
+#endif
