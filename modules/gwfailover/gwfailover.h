@@ -16,6 +16,7 @@
 #include "gwf_classify.h"
 #include "gwf_eject.h"
 #include "gwf_plan.h"
+#include "gwf_rtt.h"
 #include "gwf_silence.h"
 #include "gwf_trigger.h"
 
@@ -33,6 +34,21 @@
  * not after eject_time_s. */
 #define GWF_PANIC_RETEST_MS 1000
 
+/* How often the resume process checks for silent gateways and unanswered
+ * trial calls while INVITEs are in flight: the granularity (G of RFC
+ * 6298) of the learnt silence timeout. */
+#define GWF_SILENCE_TICK_MS 50
+
+/* A rescue leaves alone a call sent less than this long ago: its branch
+ * is put on the flight list just before tm sends it, and must have been
+ * sent (its timers running) before it can be ended. */
+#define GWF_RESCUE_MIN_AGE_MS 20
+
+/* silence_floor_ms by default (lowered to silence_ms if that is shorter):
+ * a learnt timeout never goes below it, so a gateway that answers in a
+ * millisecond is still given a few hundred before it counts as silent. */
+#define GWF_SILENCE_FLOOR_MS 300
+
 /* Longest reason phrase the module sends itself (exhausted_reason, a
  * gateway's reason kept for a reply after a delay), NUL included. */
 #define GWF_REASON_MAX 64
@@ -45,6 +61,9 @@ typedef struct gwf_config
 	gwf_cls_t cls;
 	gwf_brk_cfg_t brk;
 	gwf_silence_cfg_t silence;
+	gwf_rtt_cfg_t rtt;			  /* each gateway's learnt silence timeout */
+	int rescue;					  /* end calls in flight to an ejected
+								   * gateway at once (rescue) */
 	gwf_plan_cfg_t plan;		  /* limits and delays of a call's attempts */
 	gwf_eject_cfg_t eject;		  /* length of automatic ejections */
 	unsigned max_ejected_percent; /* the ejection guard of a set */

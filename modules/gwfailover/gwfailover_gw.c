@@ -12,6 +12,7 @@
 #include "core/mem/shm_mem.h"
 #include "core/rand/kam_rand.h"
 
+#include "gwf_claim.h"
 #include "gwf_guard.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
@@ -251,6 +252,52 @@ typedef struct gwf_trans
 		}                                                    \
 	}
 
+/* ---- calls in flight: silence, trial calls, rescue ---- */
+
+/* Are INVITEs in flight tracked (gwf_flight)? For the rescue, and for
+ * the silence of trial calls. Fixed after mod_init. */
+static int gwf_gw_tracking(void)
+{
+	return _gwf_cfg.rescue || _gwf_cfg.silence.ms != 0;
+}
+
+/* <gw> was ejected: if calls are in flight to it, the resume process
+ * rescues them (gwf_gw_rescue_take()). (expects the table lock) */
+static void gwf_gw_rescue_due_locked(gwf_gw_t *gw)
+{
+	if(!_gwf_cfg.rescue || gw->fl.n == 0 || gw->rescue_due)
+		return;
+	gw->rescue_due = 1;
+	_gwf_gw_table->rescues_due++;
+}
+
+/* Put <node> (an INVITE sent to <gw> now) on its flight list.
+ * (expects the table lock) */
+static void gwf_gw_flight_push_locked(gwf_gw_t *gw, gwf_flight_node_t *node)
+{
+	if(node == NULL || !gwf_gw_tracking())
+		return;
+	gwf_flight_push(&gw->fl, node);
+	_gwf_gw_table->in_flight++;
+	/* a call routed a moment before the ejection (its destination was
+	 * chosen before the dispatcher was told): rescued as the others */
+	if(gw->brk.state == GWF_BRK_OPEN)
+		gwf_gw_rescue_due_locked(gw);
+}
+
+/* Take <node> off the flight list of <gw>. (expects the table lock) */
+static void gwf_gw_flight_unlink_locked(gwf_gw_t *gw, gwf_flight_node_t *node)
+{
+	if(gwf_flight_unlink(&gw->fl, node) && _gwf_gw_table->in_flight > 0)
+		_gwf_gw_table->in_flight--;
+}
+
+/* The silence timeout of <gw> now: learnt from its replies. */
+static uint32_t gwf_gw_silence_timeout_locked(const gwf_gw_t *gw)
+{
+	return gwf_rtt_timeout(&gw->rtt, &_gwf_cfg.rtt);
+}
+
 static gwf_ev_kind_t gwf_gw_ev_kind(const gwf_trans_t *t)
 {
 	switch(t->tr) {
@@ -314,6 +361,7 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 	if(tr == GWF_BRK_T_OPENED) {
 		gw->st.ejections++;
 		gwf_gwtab_note_open(_gwf_gw_table, gw);
+		gwf_gw_rescue_due_locked(gw);
 		t->open_ms = (uint32_t)(gw->brk.open_until_ms - gw->brk.since_ms);
 		if(prev == GWF_BRK_CLOSED)
 			_gwf_gw_table->down++;
@@ -585,23 +633,38 @@ static void gwf_gw_auto_eject_locked(gwf_gw_t *gw, gwf_trigger_t trig,
 	gwf_gw_trans_locked(gw, t, tr, prev, why, code, arg);
 }
 
-/* An INVITE goes to <gw> at <now>: feed its silence detector and eject a
- * gateway that has not replied to silence_invites INVITEs, the oldest
- * silence_ms old, filling <t>. Only CLOSED gateways: in HALF_OPEN the trial
- * calls decide. (expects the table lock to be taken) */
-static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
+/* Is the closed <gw> silent at <now>: silence_invites INVITEs without a
+ * reply since it was last heard, the oldest older than its learnt
+ * timeout? Then the timeout backs off (RFC 6298 5.5: were it a slow
+ * gateway, not a dead one, the next judgement waits longer) and the
+ * gateway is ejected, filling <t>. Returns 1 if it was silent.
+ * (expects the table lock to be taken) */
+static int gwf_gw_silent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 {
+	gwf_silence_cfg_t cfg = _gwf_cfg.silence;
 	uint32_t n;
 
+	cfg.ms = gwf_gw_silence_timeout_locked(gw);
+	if(!gwf_silence_check(&gw->sil, &cfg, now))
+		return 0;
+	n = gw->sil.unheard;
+	gwf_rtt_backoff(&gw->rtt, &_gwf_cfg.rtt);
+	gwf_gw_auto_eject_locked(
+			gw, GWF_TRIG_SILENCE, 0, now, GWF_WHY_SILENT, 408, n, t);
+	return 1;
+}
+
+/* An INVITE goes to <gw> at <now>: feed its silence detector and eject a
+ * gateway that has not replied to silence_invites INVITEs, the oldest
+ * older than its learnt timeout, filling <t>. Only CLOSED gateways: in
+ * HALF_OPEN the trial calls decide. (expects the table lock to be taken) */
+static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
+{
 	if(_gwf_cfg.silence.ms == 0 || gw->brk.state != GWF_BRK_CLOSED
 			|| gw->removed)
 		return;
 	gwf_silence_sent(&gw->sil, now);
-	if(!gwf_silence_check(&gw->sil, &_gwf_cfg.silence, now))
-		return;
-	n = gw->sil.unheard;
-	gwf_gw_auto_eject_locked(
-			gw, GWF_TRIG_SILENCE, 0, now, GWF_WHY_SILENT, 408, n, t);
+	gwf_gw_silent_locked(gw, now, t);
 }
 
 /* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
@@ -616,7 +679,7 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
  * call that was routed before the dispatcher.reload, changes nothing;
  * only a sweep that finds it in the dispatcher again brings it back. */
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
-		const char *ds_flags)
+		const char *ds_flags, gwf_flight_node_t *node)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
@@ -643,6 +706,10 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 		} else if(trial != NULL) {
 			gwf_gw_sent_locked(gw, now, t);
 		}
+		if(trial != NULL && node != NULL) {
+			node->trial = *trial;
+			gwf_gw_flight_push_locked(gw, node);
+		}
 	}
 	lock_release(_gwf_gw_lock);
 	if(gw == NULL && !_gwf_gw_full_logged) {
@@ -657,47 +724,226 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 
 int gwf_gw_lookup(int set, str *uri)
 {
-	return gwf_gw_find(set, uri, NULL, NULL, NULL);
+	return gwf_gw_find(set, uri, NULL, NULL, NULL, NULL);
 }
 
-int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
+int gwf_gw_lookup_forward(
+		int set, str *uri, uint32_t *trial, gwf_flight_node_t *node)
 {
 	gwf_trans_t t = GWF_TRANS_NONE;
 	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &t, NULL);
+	idx = gwf_gw_find(set, uri, trial, &t, NULL, node);
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
 }
 
-void gwf_gw_sent(int idx)
+void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_trans_t t = GWF_TRANS_NONE;
 
-	if(gw == NULL || _gwf_cfg.silence.ms == 0)
+	if(gw == NULL || !gwf_gw_tracking())
 		return;
 	lock_get(_gwf_gw_lock);
-	gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
+	/* a trial call is judged on its own (gwf_gw_flight_scan()) */
+	if(trial == 0)
+		gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
+	if(node != NULL) {
+		node->trial = trial;
+		gwf_gw_flight_push_locked(gw, node);
+	}
 	lock_release(_gwf_gw_lock);
 	gwf_gw_after(idx, &t);
 }
 
-void gwf_gw_heard(int idx)
+void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 
 	/* Unlocked pre-check: under load another call's reply has often
 	 * cleared the count already. A stale read only delays the reset to
 	 * the next reply. */
-	if(gw == NULL || _gwf_cfg.silence.ms == 0
-			|| *(volatile uint32_t *)&gw->sil.unheard == 0)
+	if(gw == NULL
+			|| (sample_ms < 0 && (node == NULL || !gwf_claimed(&node->linked))
+					&& (_gwf_cfg.silence.ms == 0
+							|| *(volatile uint32_t *)&gw->sil.unheard == 0)))
 		return;
 	lock_get(_gwf_gw_lock);
-	gwf_silence_heard(&gw->sil);
+	if(node != NULL)
+		gwf_gw_flight_unlink_locked(gw, node);
+	if(_gwf_cfg.silence.ms != 0)
+		gwf_silence_heard(&gw->sil);
+	if(sample_ms >= 0)
+		gwf_rtt_sample(&gw->rtt, &_gwf_cfg.rtt,
+				sample_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)sample_ms);
 	lock_release(_gwf_gw_lock);
+}
+
+void gwf_gw_flight_drop(int idx, gwf_flight_node_t *node)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	/* Only the lock holder clears <linked>, and a node never goes back
+	 * on a list: one that reads clear is off for good. */
+	if(gw == NULL || !gwf_claimed(&node->linked))
+		return;
+	lock_get(_gwf_gw_lock);
+	gwf_gw_flight_unlink_locked(gw, node);
+	lock_release(_gwf_gw_lock);
+}
+
+void gwf_gw_rtt_backoff(int idx)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	if(gw == NULL || _gwf_cfg.silence.ms == 0)
+		return;
+	lock_get(_gwf_gw_lock);
+	gwf_rtt_backoff(&gw->rtt, &_gwf_cfg.rtt);
+	lock_release(_gwf_gw_lock);
+}
+
+/* Does the set of <gw> have another gateway that takes calls now: in the
+ * dispatcher and offered by it, and closed, or half-open with a trial
+ * slot free? Only then are calls rescued from <gw>: moving a call that
+ * has nowhere to go would only end it early. (expects the table lock) */
+static int gwf_gw_set_has_other_locked(const gwf_gw_t *gw)
+{
+	const gwf_gw_t *g;
+	uint32_t i;
+
+	for(i = 0; i < _gwf_gw_table->count; i++) {
+		g = &_gwf_gw_table->entries[i];
+		if(g == gw || g->set_id != gw->set_id || g->removed || g->ds_inactive)
+			continue;
+		if(g->brk.state == GWF_BRK_CLOSED
+				|| (g->brk.state == GWF_BRK_HALF_OPEN
+						&& g->brk.trials_inflight < _gwf_cfg.brk.trial_max))
+			return 1;
+	}
+	return 0;
+}
+
+unsigned gwf_gw_rescue_take(uint32_t from, int *idx, gwf_flight_ref_t *out,
+		unsigned max, int *kept, int *last)
+{
+	gwf_gw_t *gw = NULL;
+	unsigned n = 0;
+	uint32_t i;
+
+	*idx = -1;
+	*kept = 0;
+	*last = 0;
+	if(*(volatile uint32_t *)&_gwf_gw_table->rescues_due == 0)
+		return 0;
+	lock_get(_gwf_gw_lock);
+	for(i = from; i < _gwf_gw_table->count; i++) {
+		gw = &_gwf_gw_table->entries[i];
+		if(gw->rescue_due)
+			break;
+		gw = NULL;
+	}
+	if(gw == NULL) {
+		lock_release(_gwf_gw_lock);
+		return 0;
+	}
+	*idx = (int)i;
+	/* still ejected, and somewhere else to go: else the calls wait for
+	 * their gateway as they would without the module */
+	if(gw->brk.state == GWF_BRK_OPEN && gwf_gw_set_has_other_locked(gw)) {
+		n = gwf_flight_take(
+				&gw->fl, out, max, gwf_now_ms() - GWF_RESCUE_MIN_AGE_MS);
+		_gwf_gw_table->in_flight -=
+				n < _gwf_gw_table->in_flight ? n : _gwf_gw_table->in_flight;
+	} else if(gw->brk.state == GWF_BRK_OPEN) {
+		*kept = (int)gw->fl.n;
+	}
+	/* still due while calls too young to take are left: the next tick */
+	if(*kept > 0 || gw->brk.state != GWF_BRK_OPEN || gw->fl.n == 0) {
+		gw->rescue_due = 0;
+		_gwf_gw_table->rescues_due--;
+		*last = 1;
+	}
+	lock_release(_gwf_gw_lock);
+	return n;
+}
+
+unsigned gwf_gw_rescued(int idx, unsigned n, int last)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	unsigned total = 0;
+
+	if(gw == NULL)
+		return 0;
+	lock_get(_gwf_gw_lock);
+	gw->st.rescued += n;
+	gw->rescue_n += n;
+	if(last) {
+		total = gw->rescue_n;
+		gw->rescue_n = 0;
+	}
+	lock_release(_gwf_gw_lock);
+	return total;
+}
+
+/* A trial call to the half-open <gw> that has had no reply for the
+ * gateway's silence timeout failed: the gateway is ejected again at once
+ * (and the call rescued), instead of the call waiting its whole fr_timer
+ * for a gateway that may still be dead. Each trial call is judged once.
+ * (expects the table lock to be taken) */
+static void gwf_gw_trial_silent_locked(
+		gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
+{
+	gwf_flight_node_t *node;
+	uint32_t timeout;
+
+	node = gwf_flight_oldest_trial(&gw->fl, gw->brk.epoch);
+	if(node == NULL)
+		return;
+	timeout = gwf_gw_silence_timeout_locked(gw);
+	if(now < node->sent_ms || now - node->sent_ms < timeout)
+		return;
+	node->judged = 1;
+	gwf_rtt_backoff(&gw->rtt, &_gwf_cfg.rtt);
+	gwf_eject_fault(&gw->ej);
+	if(gwf_brk_would_open(
+			   &gw->brk, &_gwf_cfg.brk, GWF_OUT_FAULT, node->trial)) {
+		gwf_brk_record(
+				&gw->brk, &_gwf_cfg.brk, GWF_OUT_NEUTRAL, node->trial, now);
+		gwf_gw_auto_eject_locked(gw, GWF_TRIG_TRIAL, 0, now,
+				GWF_WHY_TRIAL_SILENT, 408, timeout, t);
+	}
+}
+
+/* Resume process, every GWF_SILENCE_TICK_MS while INVITEs are in flight:
+ * closed gateways silent for their timeout are ejected without waiting
+ * for the next INVITE to them (a quiet trunk, the last calls before an
+ * outage), and unanswered trial calls are judged. */
+static void gwf_gw_flight_scan(uint64_t now)
+{
+	gwf_trans_t t;
+	gwf_gw_t *gw;
+	uint32_t i;
+
+	for(i = 0; i < _gwf_gw_table->count; i++) {
+		gw = &_gwf_gw_table->entries[i];
+		/* unlocked pre-check; a stale read only delays to the next tick */
+		if(*(volatile uint32_t *)&gw->fl.n == 0
+				&& (*(volatile uint32_t *)&gw->sil.unheard
+						< _gwf_cfg.silence.invites))
+			continue;
+		t = (gwf_trans_t)GWF_TRANS_NONE;
+		lock_get(_gwf_gw_lock);
+		if(!gw->removed && gw->brk.state == GWF_BRK_CLOSED)
+			gwf_gw_silent_locked(gw, now, &t);
+		else if(!gw->removed && gw->brk.state == GWF_BRK_HALF_OPEN)
+			gwf_gw_trial_silent_locked(gw, now, &t);
+		lock_release(_gwf_gw_lock);
+		gwf_gw_after((int)i, &t);
+	}
 }
 
 int gwf_gw_selectable(int idx)
@@ -983,13 +1229,14 @@ void gwf_gw_reset(int idx)
 #define GWF_SWEEP_CHUNK 256 /* entries judged per hold of the table lock */
 
 static uint64_t _gwf_next_sweep_ms = 0; /* resume process only */
+static uint64_t _gwf_next_scan_ms = 0;	/* resume process only */
 static int _gwf_dswalk_warned = 0;		/* resume process only */
 
 /* A destination of the dispatcher's list: learn it (if new) and note that
  * the dispatcher has it. */
 static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 {
-	gwf_gw_find(set, uri, NULL, NULL, flags);
+	gwf_gw_find(set, uri, NULL, NULL, flags, NULL);
 }
 
 /* Say once what a walk that could not read the dispatcher's list means. */
@@ -1094,6 +1341,12 @@ uint64_t gwf_gw_next_due(void)
 
 	lock_get(_gwf_gw_lock);
 	due = _gwf_gw_table->next_deadline_ms;
+	/* silence is judged on a tick while anything is in flight, and a
+	 * rescue that left calls too young to take comes back on it */
+	if(((_gwf_cfg.silence.ms != 0 && _gwf_gw_table->in_flight > 0)
+			   || _gwf_gw_table->rescues_due > 0)
+			&& _gwf_next_scan_ms < due)
+		due = _gwf_next_scan_ms;
 	lock_release(_gwf_gw_lock);
 	return due < _gwf_next_sweep_ms ? due : _gwf_next_sweep_ms;
 }
@@ -1143,6 +1396,11 @@ void gwf_gw_timer(uint64_t now_ms)
 				GWF_WHY_TIME_OVER, 0, 0);
 	}
 	lock_release(_gwf_gw_lock);
+	if(now_ms >= _gwf_next_scan_ms) {
+		_gwf_next_scan_ms = now_ms + GWF_SILENCE_TICK_MS;
+		if(_gwf_cfg.silence.ms != 0)
+			gwf_gw_flight_scan(now_ms);
+	}
 	for(i = 0; i < retests; i++)
 		gwf_stat_inc(GWF_ST_PANIC_RETESTS);
 	for(i = 0; i < n; i++)

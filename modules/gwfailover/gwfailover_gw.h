@@ -12,6 +12,7 @@
 
 #include "core/str.h"
 
+#include "gwf_flight.h"
 #include "gwf_gwtab.h"
 
 /* Allocate and initialise the table for <max_gw> gateways in shm.
@@ -39,18 +40,50 @@ int gwf_gw_selectable(int idx);
  * not a trial call) or 0 when the breaker refuses. */
 int gwf_gw_acquire(int idx, uint32_t *trial);
 
-/* An INVITE the module re-forwards goes to slot <idx> (the first forward
- * of a call counts in gwf_gw_lookup_forward()): silence detection. */
-void gwf_gw_sent(int idx);
+/* An INVITE the module re-forwards goes to slot <idx> holding trial token
+ * <trial> (the first forward of a call counts in gwf_gw_lookup_forward()):
+ * silence detection, and <node> (its identity and send time filled in;
+ * NULL: not tracked) goes on the gateway's flight list with <trial>. */
+void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node);
 
 /* The first reply (any code, 100 included) of a branch came from slot
- * <idx>: the gateway is not silent. */
-void gwf_gw_heard(int idx);
+ * <idx>: the gateway is not silent; <node> (NULL: none) leaves its flight
+ * list; <sample_ms> (>= 0; -1: none) is an unambiguous first-reply
+ * latency for its learnt timeout. A late reply of a rescued branch gives
+ * only a sample. */
+void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms);
+
+/* The transaction of <node> is freed: it leaves the flight list of slot
+ * <idx> if it is still on it. Cheap when it is not. */
+void gwf_gw_flight_drop(int idx, gwf_flight_node_t *node);
+
+/* A branch to slot <idx> timed out without any reply: its learnt silence
+ * timeout backs off (RFC 6298 5.5). */
+void gwf_gw_rtt_backoff(int idx);
+
+/* Resume process: the calls in flight to the first ejected gateway from
+ * slot <from> on that owes a rescue. Up to <max> of them, sent at least
+ * GWF_RESCUE_MIN_AGE_MS ago, are taken off its list into <out> (oldest
+ * first; the gateway stays due while any are left) and *idx is its slot.
+ * A gateway that is no longer ejected, or whose set has no other gateway
+ * that takes calls, gives none: its calls wait as they would without the
+ * module, and *kept says how many. *last is 1 when the gateway owes no
+ * more. Returns how many were taken; *idx is -1 when no gateway from
+ * <from> on owes one. */
+unsigned gwf_gw_rescue_take(uint32_t from, int *idx, gwf_flight_ref_t *out,
+		unsigned max, int *kept, int *last);
+
+/* <n> calls were rescued from slot <idx>: its totals. With <last> (the
+ * rescue of this ejection is over), returns how many this ejection
+ * rescued in all, for one log line; else 0. */
+unsigned gwf_gw_rescued(int idx, unsigned n, int last);
 
 /* A call the script routed (ds_select_dst) is being forwarded to
  * (<set>, <uri>): like gwf_gw_lookup(), and if the gateway is on trial the
- * call takes a trial slot when one is free (*trial, 0: none). */
-int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial);
+ * call takes a trial slot when one is free (*trial, 0: none); <node> as
+ * for gwf_gw_sent(). */
+int gwf_gw_lookup_forward(
+		int set, str *uri, uint32_t *trial, gwf_flight_node_t *node);
 
 /* Outcomes of one call sent to slot <idx> holding trial token <trial>. */
 void gwf_gw_success(int idx, uint32_t trial);

@@ -39,8 +39,11 @@ static int gwf_eject_jitter_percent = 10;
 static int gwf_eject_decay_successes = 20;
 static int gwf_max_ejected_percent = 99;
 static unsigned gwf_dry_run = 0;
-static int gwf_silence_ms = 1000;
+static int gwf_silence_ms = 800;
+/* -1: GWF_SILENCE_FLOOR_MS, or silence_ms if that is shorter */
+static int gwf_silence_floor_ms = -1;
 static int gwf_silence_invites = 3;
+static int gwf_rescue = 1;
 static int gwf_default_rules = 1;
 static int gwf_delay_base_ms = 100;
 static int gwf_delay_min_ms = 0;
@@ -92,7 +95,9 @@ static param_export_t params[] = {
 	{"max_ejected_percent", PARAM_INT, &gwf_max_ejected_percent},
 	{"dry_run",            PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_dry_run},
 	{"silence_ms",         PARAM_INT, &gwf_silence_ms},
+	{"silence_floor_ms",   PARAM_INT, &gwf_silence_floor_ms},
 	{"silence_invites",    PARAM_INT, &gwf_silence_invites},
+	{"rescue",             PARAM_INT, &gwf_rescue},
 	{"rule",               PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_rule},
 	{"default_rules",      PARAM_INT, &gwf_default_rules},
 	{"delay_base_ms",      PARAM_INT, &gwf_delay_base_ms},
@@ -261,7 +266,11 @@ static int gwf_build_config(void)
 			"eject_decay_successes", gwf_eject_decay_successes, 1, 1000000);
 	rc |= gwf_check_int("max_ejected_percent", gwf_max_ejected_percent, 0, 100);
 	rc |= gwf_check_int("silence_ms", gwf_silence_ms, 0, 3600000);
+	if(gwf_silence_floor_ms != -1)
+		rc |= gwf_check_int(
+				"silence_floor_ms", gwf_silence_floor_ms, 1, 3600000);
 	rc |= gwf_check_int("silence_invites", gwf_silence_invites, 1, 1000000);
+	rc |= gwf_check_int("rescue", gwf_rescue, 0, 1);
 	rc |= gwf_check_int("default_rules", gwf_default_rules, 0, 1);
 	rc |= gwf_check_int(
 			"delay_base_ms", gwf_delay_base_ms, 0, GWF_DELAY_LIMIT_MS);
@@ -362,8 +371,23 @@ static int gwf_build_config(void)
 	_gwf_cfg.max_ejected_percent = (unsigned)gwf_max_ejected_percent;
 	_gwf_cfg.dry_run = gwf_dry_run;
 
+	if(gwf_silence_floor_ms == -1)
+		gwf_silence_floor_ms =
+				gwf_silence_ms != 0 && gwf_silence_ms < GWF_SILENCE_FLOOR_MS
+						? gwf_silence_ms
+						: GWF_SILENCE_FLOOR_MS;
+	if(gwf_silence_ms != 0 && gwf_silence_floor_ms > gwf_silence_ms) {
+		LM_ERR("modparam 'silence_floor_ms' (%d) must not exceed"
+			   " 'silence_ms' (%d)\n",
+				gwf_silence_floor_ms, gwf_silence_ms);
+		return -1;
+	}
 	_gwf_cfg.silence.ms = (uint32_t)gwf_silence_ms;
 	_gwf_cfg.silence.invites = (uint32_t)gwf_silence_invites;
+	_gwf_cfg.rtt.floor_ms = (uint32_t)gwf_silence_floor_ms;
+	_gwf_cfg.rtt.max_ms = (uint32_t)gwf_silence_ms;
+	_gwf_cfg.rtt.gran_ms = GWF_SILENCE_TICK_MS;
+	_gwf_cfg.rescue = gwf_rescue;
 
 	_gwf_cfg.plan.backoff.base_ms = (uint32_t)gwf_delay_base_ms;
 	_gwf_cfg.plan.backoff.min_ms = (uint32_t)gwf_delay_min_ms;

@@ -307,6 +307,16 @@ static int gwf_rpc_gw_fields(
 					   (int)((gwf_eject_next_ms(&_gwf_cfg.eject, gw.ej.mult)
 									 + 999u)
 							   / 1000u))
+					   < 0
+			|| rpc->struct_add(h, "ddddud", "srtt_ms",
+					   (int)gwf_rtt_srtt_ms(&gw.rtt), "rttvar_ms",
+					   (int)gwf_rtt_rttvar_ms(&gw.rtt), "silence_timeout_ms",
+					   _gwf_cfg.silence.ms == 0
+							   ? 0
+							   : (int)gwf_rtt_timeout(&gw.rtt, &_gwf_cfg.rtt),
+					   "rtt_samples", (int)gwf_rpc_u32(gw.rtt.samples),
+					   "rescued", gwf_rpc_u32(gw.st.rescued), "in_flight",
+					   (int)gw.fl.n)
 					   < 0) {
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return -1;
@@ -717,8 +727,10 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   (int)c->brk.trial_max, "trial_successes",
 					   (int)c->brk.trial_successes)
 					   < 0
-			|| rpc->struct_add(h, "dd", "silence_ms", (int)c->silence.ms,
-					   "silence_invites", (int)c->silence.invites)
+			|| rpc->struct_add(h, "dddd", "silence_ms", (int)c->silence.ms,
+					   "silence_floor_ms", (int)c->rtt.floor_ms,
+					   "silence_invites", (int)c->silence.invites, "rescue",
+					   c->rescue)
 					   < 0
 			|| rpc->struct_add(h, "dddds", "eject_time_max_s",
 					   (int)(c->eject.max_ms / 1000u), "eject_jitter_percent",

@@ -37,6 +37,10 @@ static counter_def_t _gwf_cnt_defs[] = {
 		"calls re-forwarded to the same gateway"},
 	{&_gwf_cnt[GWF_ST_DELAYED], "delayed", 0, 0, 0,
 		"re-forwards sent after a delay"},
+	{&_gwf_cnt[GWF_ST_RESCUED], "rescued", 0, 0, 0,
+		"calls in flight without reply moved off an ejected gateway at once"},
+	{&_gwf_cnt[GWF_ST_RESCUE_KEPT], "rescue_kept", 0, 0, 0,
+		"calls in flight left on an ejected gateway: nowhere else to go"},
 	{&_gwf_cnt[GWF_ST_EJECTIONS], "ejections", 0, 0, 0,
 		"gateways ejected (breaker opened)"},
 	{&_gwf_cnt[GWF_ST_HALF_OPENS], "half_opens", 0, 0, 0,
@@ -90,6 +94,12 @@ void gwf_stat_inc(gwf_stat_t s)
 {
 	if(s < GWF_ST_COUNT)
 		counter_inc(_gwf_cnt[s]);
+}
+
+void gwf_stat_add(gwf_stat_t s, unsigned n)
+{
+	if(s < GWF_ST_COUNT)
+		counter_add(_gwf_cnt[s], (int)n);
 }
 
 /* A gauge's reader: <param> is the owner's function. */

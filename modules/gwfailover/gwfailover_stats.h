@@ -24,6 +24,8 @@ typedef enum gwf_stat
 	GWF_ST_FAILOVERS,
 	GWF_ST_RETRIES,
 	GWF_ST_DELAYED,
+	GWF_ST_RESCUED,
+	GWF_ST_RESCUE_KEPT,
 	GWF_ST_EJECTIONS,
 	GWF_ST_HALF_OPENS,
 	GWF_ST_RESTORATIONS,
@@ -57,5 +59,8 @@ int gwf_stats_gauge(const char *name, unsigned (*get)(void), const char *doc);
 
 /* Add one to counter <s>: a write to this process's own slot, no lock. */
 void gwf_stat_inc(gwf_stat_t s);
+
+/* Add <n> to counter <s>, likewise. */
+void gwf_stat_add(gwf_stat_t s, unsigned n);
 
 #endif

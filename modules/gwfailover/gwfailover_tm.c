@@ -29,6 +29,7 @@
 #include "gwfailover_ds.h"
 #include "gwfailover_event.h"
 #include "gwfailover_gw.h"
+#include "gwfailover_rescue.h"
 #include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
 #include "gwfailover_txn.h"
@@ -47,6 +48,7 @@ typedef struct gwf_qitem
 	int fr_idx;			   /* failure route to re-arm */
 	unsigned int fr_ticks; /* fr_timer to restore after the blind branch */
 	gwf_action_t action;   /* FAILOVER or RETRY */
+	int rescue;			   /* a rescue: not held to the time budget */
 	int last_code;		   /* for the final reply if nothing is left */
 	char last_reason[GWF_REASON_MAX];
 	struct gwf_qitem *next; /* sorted by due_ms */
@@ -82,6 +84,7 @@ int gwf_tm_init(void)
 	}
 	if(gwf_txn_init(&_gwf_tmb) < 0)
 		return -1;
+	gwf_rescue_init(&_gwf_tmb);
 	tm_mod = find_module_by_name("tm");
 	remap = tm_mod ? find_param_export(
 					tm_mod, "remap_503_500", PARAM_INT, &ptype)
@@ -228,6 +231,15 @@ static gwf_qitem_t *gwf_queue_pop_due(uint64_t now_ms)
 
 /* ---- choosing and forwarding the next attempt ---- */
 
+/* The least fr_timer of the attempt after a rescue: silence_ms (the
+ * longest any gateway may take to answer at all), or GWF_RESCUE_FR_MS
+ * with silence detection off. */
+#define GWF_RESCUE_FR_MS 1000
+static uint32_t gwf_rescue_fr_ms(void)
+{
+	return _gwf_cfg.silence.ms != 0 ? _gwf_cfg.silence.ms : GWF_RESCUE_FR_MS;
+}
+
 /* Is some destination after the current head usable now? Checked before
  * suspending, so a call with nowhere to go fails at once. */
 static int gwf_candidate_ok(int set, str *uri)
@@ -285,6 +297,10 @@ static int gwf_forward_next(
 	/* A silent gateway must not outlive the budget: cap the new branch's
 	 * fr_timer (not fr_inv_timer: once it rings, the budget is met). */
 	left = gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms());
+	/* a rescue goes on past the budget: give the new gateway the time a
+	 * live one needs to say anything (its first reply stops fr_timer) */
+	if(txn->call.rescue && left < gwf_rescue_fr_ms())
+		left = gwf_rescue_fr_ms();
 	if(left != UINT32_MAX && t != NULL && t != T_UNDEFINED
 			&& left < TICKS_TO_MS(t->fr_timeout))
 		_gwf_tmb.set_fr(msg, 0, left);
@@ -422,6 +438,7 @@ static int gwf_suspend(sip_msg_t *msg, struct cell *t, gwf_txn_t *txn,
 	it->due_ms = gwf_now_ms() + delay;
 	it->fr_idx = fr_idx;
 	it->action = action;
+	it->rescue = txn->call.rescue;
 	it->last_code = f->code;
 	if(reason->len > 0)
 		snprintf(it->last_reason, sizeof(it->last_reason), "%.*s",
@@ -465,7 +482,7 @@ static int gwf_failover_run(sip_msg_t *msg)
 	gwf_plan_t plan;
 	gwf_has_next_arg_t hn;
 	uint32_t trial;
-	int b, set, idx, rc;
+	int b, set, idx, rc, rescued;
 	str uri, reason;
 
 	if(!is_route_type(FAILURE_ROUTE)) {
@@ -498,10 +515,19 @@ static int gwf_failover_run(sip_msg_t *msg)
 		return GWF_RC_ERROR;
 	}
 
-	/* What failed, how, and what the rules make of it. */
+	/* What failed, how, and what the rules make of it. A branch the
+	 * module rescued from an ejected gateway is failed over whatever its
+	 * (locally made) reply says, and is no new fault of the gateway. */
 	gwf_read_failure(t, txn, b, &f, &reason);
-	v = gwf_cls_classify(&_gwf_cfg.cls, &f);
-	gwf_count_failure(&f, v);
+	rescued = b < GWF_TXN_MAX_BRANCHES && gwf_txn_rescued(txn, b);
+	if(rescued) {
+		v.action = GWF_ACT_FAILOVER;
+		v.health = GWF_HEALTH_IGNORE;
+		v.rule = -1;
+	} else {
+		v = gwf_cls_classify(&_gwf_cfg.cls, &f);
+		gwf_count_failure(&f, v);
+	}
 
 	/* The branch map names the gateway exactly; the xavp head is the same
 	 * gateway unless the script moved it. */
@@ -509,6 +535,15 @@ static int gwf_failover_run(sip_msg_t *msg)
 	trial = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].trial : 0;
 	if(idx < 0)
 		idx = gwf_gw_lookup(set, &uri);
+	/* The branch is over: no longer in flight to its gateway (else it
+	 * would leave the list only when tm frees the transaction) */
+	if(b < GWF_TXN_MAX_BRANCHES && txn->br[b].gw >= 0)
+		gwf_gw_flight_drop(txn->br[b].gw, &txn->br[b].fl);
+	/* No reply at all before fr_timer: the gateway's learnt silence
+	 * timeout backs off (a rescue backed it off when it ejected). */
+	if(idx >= 0 && !rescued && f.local_timeout
+			&& !gwf_txn_heard(txn, b < GWF_TXN_MAX_BRANCHES ? b : 0))
+		gwf_gw_rtt_backoff(idx);
 	txn->last.code = f.code;
 	txn->last.action = (int8_t)v.action;
 	txn->last.health = (int8_t)v.health;
@@ -519,7 +554,12 @@ static int gwf_failover_run(sip_msg_t *msg)
 	/* A 2xx of the same branch may be credited at this very moment (its
 	 * callback runs before the reply lock): the outcome goes to whichever
 	 * claims the branch first. */
-	if(idx >= 0 && (b >= GWF_TXN_MAX_BRANCHES || gwf_claim(&txn->br[b].done)))
+	if(rescued) {
+		/* only a trial slot to give back */
+		if(idx >= 0 && trial != 0 && gwf_claim(&txn->br[b].done))
+			gwf_gw_neutral(idx, trial);
+	} else if(idx >= 0
+			  && (b >= GWF_TXN_MAX_BRANCHES || gwf_claim(&txn->br[b].done)))
 		gwf_gw_failure(idx, trial, &f, v.health,
 				gwf_plan_eject_ms(
 						&_gwf_cfg.plan, f.retry_after_s, _gwf_cfg.brk.open_ms));
@@ -532,6 +572,7 @@ static int gwf_failover_run(sip_msg_t *msg)
 	hn.action = v.action;
 	hn.set = set;
 	hn.uri = &uri;
+	txn->call.rescue = (uint8_t)rescued;
 	plan = gwf_plan_next(&_gwf_cfg.plan, &txn->call, v.action,
 			t->nr_of_outgoings, gwf_now_ms(),
 			(uint32_t)kam_rand() ^ ((uint32_t)kam_rand() << 16), gwf_has_next,
@@ -548,24 +589,28 @@ static int gwf_failover_run(sip_msg_t *msg)
 	txn->call.prev_delay_ms = plan.delay_ms;
 	txn->last.delay = (int32_t)plan.delay_ms;
 
-	if(plan.delay_ms > 0)
-		return gwf_suspend(msg, t, txn, &f, v.action, &reason, plan.delay_ms,
+	if(plan.delay_ms > 0) {
+		rc = gwf_suspend(msg, t, txn, &f, v.action, &reason, plan.delay_ms,
 				(int)t->uac[b].on_failure);
+		txn->call.rescue = 0;
+		return rc;
+	}
 	rc = gwf_forward_next(msg, txn, v.action, (int)t->uac[b].on_failure);
+	txn->call.rescue = 0;
 	if(rc > 0)
 		return GWF_RC_FORWARDED;
 	/* -2, a send error, is counted where it happened */
 	plan.end = rc == -1 ? GWF_END_GATEWAYS : GWF_END_NONE;
 
 exhausted:
+	txn->call.rescue = 0;
 	gwf_end_call(txn, plan.end);
 	/* Returning lets tm relay the gateway's failure upstream, unless
-	 * exhausted_code says what to send. */
-	if(_gwf_cfg.exhausted_code != 0
-			&& _gwf_tmb.t_reply(msg, (unsigned int)_gwf_cfg.exhausted_code,
-					   (char *)_gwf_cfg.exhausted_reason)
-					   < 0)
-		LM_ERR("cannot send the final %d reply\n", _gwf_cfg.exhausted_code);
+	 * exhausted_code says what to send. A rescued branch's failure is
+	 * tm's 487, which would tell the caller it cancelled: the caller gets
+	 * the 408 that fr_timer would have given instead. */
+	if(_gwf_cfg.exhausted_code != 0 || rescued)
+		gwf_reply_exhausted(msg, 408, "Request Timeout");
 	return GWF_RC_EXHAUSTED;
 }
 
@@ -616,15 +661,18 @@ int gwf_resume(sip_msg_t *msg)
 					t->label);
 		return 0;
 	}
-	if(gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms())
-			< GWF_PLAN_MIN_ATTEMPT_MS) {
+	if(!it->rescue
+			&& gwf_plan_budget_left(&_gwf_cfg.plan, &txn->call, gwf_now_ms())
+					   < GWF_PLAN_MIN_ATTEMPT_MS) {
 		LM_INFO("[%u:%u] no further attempt: time budget\n", t->hash_index,
 				t->label);
 		gwf_end_call(txn, GWF_END_BUDGET);
 		gwf_reply_exhausted(msg, it->last_code, it->last_reason);
 		return 0;
 	}
+	txn->call.rescue = (uint8_t)it->rescue;
 	rc = gwf_forward_next(msg, txn, it->action, it->fr_idx);
+	txn->call.rescue = 0;
 	if(rc > 0)
 		gwf_stat_inc(GWF_ST_DELAYED);
 	if(rc < 0) {
@@ -659,6 +707,8 @@ static uint64_t gwf_resume_round(uint64_t now, void *arg)
 		shm_free(it);
 	}
 	gwf_gw_timer(now);
+	/* after the timer: its silence checks may have ejected a gateway */
+	gwf_rescue_run();
 	gwf_event_run();
 	next = gwf_queue_next_due();
 	t = gwf_gw_next_due();

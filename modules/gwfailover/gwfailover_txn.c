@@ -10,6 +10,7 @@
 
 #include "core/dprint.h"
 #include "core/mem/shm_mem.h"
+#include "core/ip_addr.h"
 #include "core/parser/msg_parser.h"
 
 #include "gwf_claim.h"
@@ -110,28 +111,91 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	int gw = -1, set;
 	uint32_t trial = 0;
 	str uri;
+	gwf_txn_branch_t *br;
 
 	if(b >= GWF_TXN_MAX_BRANCHES)
 		return;
+	br = &txn->br[b];
+	/* no reply can reach a branch before it is sent */
+	gwf_claim_store(&br->done, 0);
+	gwf_claim_store(&br->rang, 0);
+	gwf_claim_store(&br->heard, GWF_HEARD_NONE);
+	memset(&br->fl, 0, sizeof(br->fl));
+	br->fl.tindex = t->hash_index;
+	br->fl.tlabel = t->label;
+	br->fl.branch = (uint16_t)b;
+	br->fl.sent_ms = gwf_now_ms();
 	if(_gwf_pending_set) {
 		gw = _gwf_pending_gw;
 		trial = _gwf_pending_trial;
 		gwf_txn_clear_pending();
-		if(gw >= 0 && trial == 0)
-			gwf_gw_sent(gw);
+		br->gw = gw;
+		br->trial = trial;
+		if(gw >= 0)
+			gwf_gw_sent(gw, trial, &br->fl);
 	} else if(gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
-		gw = gwf_gw_lookup_forward(set, &uri, &trial);
+		gw = gwf_gw_lookup_forward(set, &uri, &trial, &br->fl);
+		br->gw = gw;
+		br->trial = trial;
+	} else {
+		br->gw = -1;
+		br->trial = 0;
 	}
-	txn->br[b].gw = gw;
-	txn->br[b].trial = trial;
-	/* no reply can reach a branch before it is sent */
-	gwf_claim_store(&txn->br[b].done, 0);
-	gwf_claim_store(&txn->br[b].rang, 0);
-	gwf_claim_store(&txn->br[b].heard, 0);
 	/* Every forward is an attempt, tracked gateway or not: a gateway the
 	 * table has no room for (max_gateways) still uses up max_attempts. */
 	txn->call.attempts++;
+}
+
+int gwf_txn_claim_rescue(gwf_txn_t *txn, int b)
+{
+	return gwf_claim_cas(&txn->br[b].heard, GWF_HEARD_NONE, GWF_HEARD_RESCUED);
+}
+
+int gwf_txn_rescued(gwf_txn_t *txn, int b)
+{
+	return __atomic_load_n(&txn->br[b].heard, __ATOMIC_ACQUIRE)
+		   >= GWF_HEARD_RESCUED;
+}
+
+int gwf_txn_heard(gwf_txn_t *txn, int b)
+{
+	uint8_t h = __atomic_load_n(&txn->br[b].heard, __ATOMIC_ACQUIRE);
+
+	return h == GWF_HEARD || h == GWF_HEARD_LATE;
+}
+
+/* The first-reply latency of branch <b> of <t> now, if it is an
+ * unambiguous sample (Karn's rule: over UDP, not once tm may have sent
+ * the INVITE again); -1 otherwise. */
+static int64_t gwf_txn_sample(struct cell *t, gwf_txn_t *txn, int b)
+{
+	uint64_t now = gwf_now_ms(), sent = txn->br[b].fl.sent_ms;
+	uint64_t r = now > sent ? now - sent : 0;
+
+	if(r > UINT32_MAX
+			|| !gwf_rtt_unambiguous((uint32_t)r,
+					t->uac[b].request.dst.proto == PROTO_UDP,
+					(uint32_t)t->rt_t1_timeout_ms))
+		return -1;
+	return (int64_t)r;
+}
+
+/* A reply on branch <b>, to a tracked gateway: if it is the branch's
+ * first, the gateway is heard (its silence count, its flight list) and
+ * the latency is a sample; the first reply after a rescue gives only the
+ * sample (a slow gateway teaches its timeout even when it was ejected). */
+static void gwf_txn_first_reply(struct cell *t, gwf_txn_t *txn, int b)
+{
+	gwf_txn_branch_t *br = &txn->br[b];
+	uint8_t h = __atomic_load_n(&br->heard, __ATOMIC_ACQUIRE);
+
+	if(h == GWF_HEARD || h == GWF_HEARD_LATE)
+		return; /* the common case after the first reply: one read */
+	if(gwf_claim_cas(&br->heard, GWF_HEARD_NONE, GWF_HEARD))
+		gwf_gw_heard(br->gw, &br->fl, gwf_txn_sample(t, txn, b));
+	else if(gwf_claim_cas(&br->heard, GWF_HEARD_RESCUED, GWF_HEARD_LATE))
+		gwf_gw_heard(br->gw, NULL, gwf_txn_sample(t, txn, b));
 }
 
 static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
@@ -152,9 +216,8 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			/* Runs before tm's reply lock, in any worker, possibly for
 			 * two copies of one reply at once: every flag is claimed. */
 			/* any reply, 100 included: the gateway is alive */
-			if(!gwf_claimed(&txn->br[b].heard) && gwf_claim(&txn->br[b].heard)
-					&& txn->br[b].gw >= 0)
-				gwf_gw_heard(txn->br[b].gw);
+			if(txn->br[b].gw >= 0)
+				gwf_txn_first_reply(t, txn, b);
 			/* 18x (not 100, which is hop-by-hop): the callee was reached,
 			 * so a later local timeout means nobody answered. */
 			if(ps->code > 100 && ps->code < 200)
@@ -178,8 +241,12 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			break;
 		case TMCB_DESTROY:
 			/* Trial slots of branches whose outcome never reached us
-			 * (CANCEL, script not calling gwf_failover()) go back. */
+			 * (CANCEL, script not calling gwf_failover()) go back; a
+			 * branch still on a flight list leaves it (tm frees the
+			 * transaction, and our state with it, right after). */
 			for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++) {
+				if(txn->br[i].gw >= 0)
+					gwf_gw_flight_drop(txn->br[i].gw, &txn->br[i].fl);
 				if(txn->br[i].gw >= 0 && txn->br[i].trial != 0
 						&& gwf_claim(&txn->br[i].done))
 					gwf_gw_neutral(txn->br[i].gw, txn->br[i].trial);

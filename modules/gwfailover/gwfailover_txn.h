@@ -15,10 +15,18 @@
 
 #include "modules/tm/tm_load.h"
 
+#include "gwf_flight.h"
 #include "gwf_plan.h"
 
 /* tm's hard limit on branches per transaction (MAX_BRANCHES_LIMIT). */
 #define GWF_TXN_MAX_BRANCHES 32
+
+/* States of a branch's <heard> byte. The first reply and a rescue race
+ * for the branch (gwf_claim_cas()): whichever moves it from NONE wins. */
+#define GWF_HEARD_NONE 0	/* nothing received, not rescued */
+#define GWF_HEARD 1			/* a reply (any, 100 included) came first */
+#define GWF_HEARD_RESCUED 2 /* rescued first: ended by the module */
+#define GWF_HEARD_LATE 3	/* rescued, then a reply came anyway */
 
 /* A branch's flags are one byte each so they can be claimed atomically
  * (gwf_claim.h): see gwf_txn_t. */
@@ -28,7 +36,9 @@ typedef struct gwf_txn_branch
 	uint32_t trial; /* breaker trial token (0: none) */
 	uint8_t done;	/* outcome recorded (claimed once) */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
-	uint8_t heard;	/* any reply was received (claimed once) */
+	uint8_t heard;	/* GWF_HEARD_*: first reply or rescue (claimed once) */
+	gwf_flight_node_t fl; /* on the gateway's flight list until its first
+						   * reply, rescue or the end of the transaction */
 } gwf_txn_branch_t;
 
 /* The module's last decision on a call, for $gwf() in later routes. */
@@ -75,6 +85,16 @@ gwf_txn_t *gwf_txn_get(struct cell *t);
  * trial token <trial>: the forward hook records that instead of looking the
  * gateway up again. Process-local, consumed by the next forward. */
 void gwf_txn_set_pending(int gw, uint32_t trial);
+
+/* Claim branch <b> of <txn> for a rescue: 1 if nothing was received on it
+ * and no other process claimed it, 0 otherwise. */
+int gwf_txn_claim_rescue(gwf_txn_t *txn, int b);
+
+/* Was branch <b> of <txn> ended by a rescue? */
+int gwf_txn_rescued(gwf_txn_t *txn, int b);
+
+/* Did branch <b> of <txn> receive any reply (before or after a rescue)? */
+int gwf_txn_heard(gwf_txn_t *txn, int b);
 
 /* Drop the pending gateway. Returns 1 if it was still pending (no branch
  * took it), 0 if a forward already recorded it in its branch. */

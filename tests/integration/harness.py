@@ -461,6 +461,28 @@ def call_outcomes(res):
     return [(sent[c], final.get(c)) for c in order]
 
 
+def answer_times(res):
+    """[(time the INVITE was sent, final code or None, ms from the INVITE
+    to its final reply or None)] of each call of a CallerResult, in call
+    order; times from the caller's own trace (one clock)."""
+    order, sent, final = [], {}, {}
+    for m in res.msgs:
+        if m.direction == "sent" and m.method == "INVITE" \
+                and m.call_id not in sent:
+            order.append(m.call_id)
+            sent[m.call_id] = m.time
+        elif m.direction == "received" and not m.is_request \
+                and m.cseq_method == "INVITE" and m.code >= 200 \
+                and m.call_id not in final:
+            final[m.call_id] = (m.code, m.time)
+    out = []
+    for c in order:
+        code, t = final.get(c, (None, None))
+        out.append((sent[c], code,
+                    None if t is None else (t - sent[c]) * 1000.0))
+    return out
+
+
 # ---------------------------------------------------------------- kamailio
 
 class Kamailio:

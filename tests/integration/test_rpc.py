@@ -26,7 +26,9 @@ GW_FIELDS = ["set", "uri", "state", "reason", "state_for_s", "dispatcher",
              "consecutive_faults", "successes", "local_timeouts",
              "received_5xx", "retry_after", "counted", "not_counted",
              "ejections", "last_code", "last_failure_ago_s", "half_open_in_s",
-             "trials_in_flight", "eject_multiplier", "next_eject_s"]
+             "trials_in_flight", "eject_multiplier", "next_eject_s",
+             "srtt_ms", "rttvar_ms", "silence_timeout_ms", "rtt_samples",
+             "rescued", "in_flight"]
 GW_STR_FIELDS = {"uri", "state", "reason", "dispatcher"}
 COUNTERS = ["consecutive_faults", "successes", "local_timeouts",
             "received_5xx", "retry_after", "counted", "not_counted",
@@ -36,12 +38,14 @@ FRESH = dict(state="closed", reason="none", dispatcher="AX",
              consecutive_faults=0, successes=0, local_timeouts=0,
              received_5xx=0, retry_after=0, counted=0, not_counted=0,
              ejections=0, last_code=0, last_failure_ago_s=-1,
-             half_open_in_s=0, trials_in_flight=0, eject_multiplier=0)
+             half_open_in_s=0, trials_in_flight=0, eject_multiplier=0,
+             rescued=0, in_flight=0)
 ZEROED = {k: 0 for k in COUNTERS}
 ZEROED.update(last_code=0, last_failure_ago_s=-1)
 
 CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
-               "trial_successes", "silence_ms", "silence_invites",
+               "trial_successes", "silence_ms", "silence_floor_ms",
+               "silence_invites", "rescue",
                "eject_time_max_s", "eject_jitter_percent",
                "eject_decay_successes", "max_ejected_percent", "dry_run",
                "delay_base_ms", "delay_min_ms",
@@ -269,7 +273,9 @@ def uri_of_length(n):
 # ------------------------------------------------------------ shared proxy
 
 IDLE_PARAMS = dict(failure_threshold=3, eject_time_s=40, trial_calls=2,
-                   trial_successes=2, silence_ms=700, silence_invites=4, delay_base_ms=50, delay_min_ms=10,
+                   trial_successes=2, silence_ms=700, silence_floor_ms=150,
+                   silence_invites=4, rescue=0, delay_base_ms=50,
+                   delay_min_ms=10,
                    delay_max_ms=500, jitter="equal", max_attempts=3,
                    time_budget_ms=8000, retry_after_min_s=2,
                    retry_after_max_s=120, max_gateways=64,
@@ -942,7 +948,9 @@ def test_trial_in_flight_is_listed(run, proxy):
 def test_config_and_rules_with_default_modparams(run, proxy):
     k = proxy([(1, "sip:127.0.0.1:9", 10)], FAILURE_BODY=FAILOVER)
     want = dict(failure_threshold=5, eject_time_s=30, trial_calls=1,
-                trial_successes=1, silence_ms=1000, silence_invites=3, delay_base_ms=100, delay_min_ms=0,
+                trial_successes=1, silence_ms=800, silence_floor_ms=300,
+                silence_invites=3, rescue=1, delay_base_ms=100,
+                delay_min_ms=0,
                 delay_max_ms=2000, jitter="full", max_attempts=4,
                 time_budget_ms=10000, retry_after_min_s=1,
                 retry_after_max_s=300, max_gateways=1024,

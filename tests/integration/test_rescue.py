@@ -1,0 +1,190 @@
+"""In-flight rescue and the learnt silence timeout (issue 14), against a real
+Kamailio, dispatcher and sipp.
+
+When a gateway is ejected, the calls in flight to it that have had no reply
+at all are ended at once by tm (a local 487 on that branch) and fail over
+through gwf_failover(), instead of waiting for their fr_timer: with
+Kamailio's default fr_timer of 30 s a silent carrier costs no call more
+than about a second. Calls that had any reply are left alone. Each
+gateway's silence timeout is learnt from its first-reply latency (RFC 6298)
+between silence_floor_ms and silence_ms."""
+
+import time
+
+import harness
+from conftest import modparams
+
+FAILOVER = "gwf_failover();"
+FR_DEFAULT = 30000  # ms: Kamailio's default fr_timer
+
+
+def get(k, uri):
+    return k.jsonrpc_value("gwfailover.get", uri)
+
+
+def slow_calls(res, limit_ms):
+    """Answer times over <limit_ms> of a caller's calls."""
+    return [ms for _, _, ms in harness.answer_times(res)
+            if ms is not None and ms > limit_ms]
+
+
+def test_silent_primary_with_default_fr_timer_costs_no_call_a_second(
+        run, proxy):
+    """Default module parameters, tm's default fr_timer: the primary is
+    silent from the start. Every call is answered by the backup, none
+    later than about a second, and the primary is ejected for silence."""
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+              FAILURE_BODY=FAILOVER, MOD_PARAMS="")
+    calls = 60
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=calls, rate=20, timeout=90)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * calls
+    times = [ms for _, _, ms in harness.answer_times(res)]
+    assert max(times) < 1200, sorted(times)[-5:]
+    g = get(k, primary.uri)
+    assert g["state"] == "open", g
+    assert g["reason"].startswith("silent: no reply to "), g
+    n = len(primary.invites())
+    assert n >= 3
+    # every call the primary got was rescued: none waited for fr_timer
+    assert g["rescued"] == n, (g, n)
+    assert g["local_timeouts"] == 0, g
+    st = k.gwf_stats()
+    assert st["rescued"] == n, st
+    assert st["rescue_kept"] == 0, st
+    assert len(backup.invites()) == calls
+    assert "%d calls in flight rescued" % n in k.log()
+
+
+def test_a_gateway_that_sent_100_is_not_rescued(run, proxy):
+    """100 Trying and then nothing: the gateway is alive for those calls.
+    They wait for fr_inv_timer as without rescue, even when the gateway is
+    ejected meanwhile (here by the failure threshold)."""
+    primary = harness.Gateway(run, "primary", "uas_provisional.xml",
+                              CODE=100, REASON="Trying")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    fr_inv = 3000
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=fr_inv,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=3, delay_base_ms=0))
+    calls = 40
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=calls, rate=10, timeout=90)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * calls
+    g = get(k, primary.uri)
+    assert g["state"] == "open", g
+    assert g["reason"] == "3 consecutive faults, last a timeout (408)", g
+    n = len(primary.invites())
+    # 3 s of calls reached it before the third timeout ejected it; each
+    # waited its whole fr_inv_timer: none was rescued
+    assert n >= 25, n
+    assert g["rescued"] == 0, g
+    st = k.gwf_stats()
+    assert st["rescued"] == 0 and st["rescue_kept"] == 0, st
+    times = sorted(ms for _, _, ms in harness.answer_times(res))
+    # (tm's timers tick: fr_inv_timer may fire a few tens of ms early)
+    assert len([ms for ms in times if ms >= fr_inv - 100]) == n, times
+    assert "rescued" not in k.log()
+
+
+def test_eject_rpc_moves_calls_in_flight_at_once(run, proxy):
+    """Silence detection off, so only the operator ejects: calls stuck on a
+    silent primary (fr_timer 30 s) go to the backup the moment
+    gwfailover.eject runs."""
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=0))
+    calls = 10
+    caller = harness.CallerThread(run, k, calls, 10, timeout=90)
+    caller.start()
+    harness.wait_until(lambda: len(primary.invites()) == calls, 10,
+                       what="every call to reach the primary")
+    time.sleep(0.5)
+    g = get(k, primary.uri)
+    assert g["in_flight"] == calls, g
+    t_eject = time.time()
+    k.rpc("gwfailover.eject", primary.uri, "60")
+    caller.join(60)
+    res = caller.res
+    assert res is not None and res.rc == 0, res and res.output
+    assert res.finals() == [200] * calls
+    # answered within a moment of the eject, not 30 s after being sent
+    for sent, code, ms in harness.answer_times(res):
+        assert sent + ms / 1000.0 < t_eject + 1.0, (sent, ms, t_eject)
+    g = get(k, primary.uri)
+    assert g["rescued"] == calls and g["in_flight"] == 0, g
+    assert g["local_timeouts"] == 0, g
+    assert k.gwf_stats()["rescued"] == calls
+    assert ("%d calls in flight rescued" % calls) in k.log()
+    # t_is_canceled() is false in a rescue: the script did not stop
+    assert len(backup.invites()) == calls
+
+
+def test_rescued_call_waits_for_its_delay_then_fails_over(run, proxy):
+    """A rescue goes through the normal failover path: with a delay
+    configured the rescued call is suspended for it, then re-forwarded by
+    the resume process."""
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    delay = 400
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=delay,
+                                   delay_min_ms=delay, delay_max_ms=delay,
+                                   jitter="none"))
+    calls = 5
+    caller = harness.CallerThread(run, k, calls, 10, timeout=90)
+    caller.start()
+    harness.wait_until(lambda: len(primary.invites()) == calls, 10,
+                       what="every call to reach the primary")
+    time.sleep(0.3)
+    t_eject = time.time()
+    k.rpc("gwfailover.eject", primary.uri, "60")
+    caller.join(60)
+    res = caller.res
+    assert res is not None and res.rc == 0, res and res.output
+    assert res.finals() == [200] * calls
+    for sent, code, ms in harness.answer_times(res):
+        done = sent + ms / 1000.0
+        assert t_eject + delay / 1000.0 - 0.05 <= done, (done, t_eject)
+        assert done < t_eject + delay / 1000.0 + 1.0, (done, t_eject)
+    st = k.gwf_stats()
+    assert st["rescued"] == calls, st
+    assert st["delayed"] == calls, st
+
+
+def test_learnt_timeout_converges_and_never_undercuts(run, proxy):
+    """A gateway that needs 300 ms to say anything: its timeout is learnt
+    from its replies (not the 50 ms floor set here), converges just above
+    what it needs, and it is never judged silent."""
+    slow = harness.Gateway(run, "slow", "uas_late_trying.xml", DELAY_MS=300)
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, slow.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(silence_ms=2000, silence_floor_ms=50,
+                                   silence_invites=1))
+    g = get(k, slow.uri)
+    assert g["silence_timeout_ms"] == 2000 and g["rtt_samples"] == 0, g
+    calls = 40
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=calls, rate=10, timeout=60)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * calls
+    g = get(k, slow.uri)
+    assert g["state"] == "closed" and g["ejections"] == 0, g
+    assert g["rtt_samples"] == calls, g
+    assert 295 <= g["srtt_ms"] <= 360, g
+    # SRTT + max(50 ms, 4 RTTVAR): above what it needs, far below 2000
+    assert g["srtt_ms"] + 50 <= g["silence_timeout_ms"] < 700, g
+    assert len(backup.invites()) == 0
