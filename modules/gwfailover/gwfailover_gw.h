@@ -49,8 +49,9 @@ void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node);
 /* The first reply (any code, 100 included) of a branch came from slot
  * <idx>: the gateway is not silent; <node> (NULL: none) leaves its flight
  * list; <sample_ms> (>= 0; -1: none) is an unambiguous first-reply
- * latency for its learnt timeout. A late reply of a rescued branch gives
- * only a sample. */
+ * latency for its learnt timeout. A late reply of a rescued branch
+ * (<node> NULL: it left the list when rescued) shows the gateway alive
+ * too, and gives its sample. */
 void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms);
 
 /* The transaction of <node> is freed: it leaves the flight list of slot

@@ -440,7 +440,12 @@ static int gwf_suspend(sip_msg_t *msg, struct cell *t, gwf_txn_t *txn,
 	it->action = action;
 	it->rescue = txn->call.rescue;
 	it->last_code = f->code;
-	if(reason->len > 0)
+	if(txn->call.rescue) {
+		/* not the 487 that ended the rescued branch: what its fr_timer
+		 * would have given, should nothing be left after the delay */
+		it->last_code = 408;
+		snprintf(it->last_reason, sizeof(it->last_reason), "Request Timeout");
+	} else if(reason->len > 0)
 		snprintf(it->last_reason, sizeof(it->last_reason), "%.*s",
 				reason->len < GWF_REASON_MAX ? reason->len : GWF_REASON_MAX - 1,
 				reason->s);

@@ -9,10 +9,18 @@ than about a second. Calls that had any reply are left alone. Each
 gateway's silence timeout is learnt from its first-reply latency (RFC 6298)
 between silence_floor_ms and silence_ms."""
 
+import os
+import random
+import re
+import sys
+import threading
 import time
 
 import harness
 from conftest import modparams
+
+sys.path.insert(0, os.path.join(harness.ROOT, "bench", "sip"))
+from pygw import PyGateway  # noqa: E402
 
 FAILOVER = "gwf_failover();"
 FR_DEFAULT = 30000  # ms: Kamailio's default fr_timer
@@ -188,3 +196,151 @@ def test_learnt_timeout_converges_and_never_undercuts(run, proxy):
     # SRTT + max(50 ms, 4 RTTVAR): above what it needs, far below 2000
     assert g["srtt_ms"] + 50 <= g["silence_timeout_ms"] < 700, g
     assert len(backup.invites()) == 0
+
+
+def test_trial_call_to_a_still_silent_gateway_is_rescued(run, proxy):
+    """fr_timer 30 s and a primary that stays silent: once its ejection is
+    over, a trial call goes to it. Unanswered for the gateway's timeout,
+    the trial fails at once, the gateway is ejected again and the trial
+    call rescued - it does not wait its whole fr_timer (nor fail with the
+    time budget spent)."""
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(eject_time_s=1, eject_time_max_s=1,
+                                   eject_jitter_percent=0))
+    calls = 100
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=calls, rate=20, timeout=90)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * calls
+    times = [ms for _, _, ms in harness.answer_times(res)]
+    assert max(times) < 1200, sorted(times)[-5:]
+    log = k.log()
+    trials = len(re.findall(r"ejected for \d+ ms: trial call unanswered "
+                            r"for 800 ms", log))
+    assert trials >= 2, log[-3000:]
+    g = get(k, primary.uri)
+    n = len(primary.invites())
+    assert g["rescued"] == n and g["local_timeouts"] == 0, (g, n)
+    assert g["ejections"] == trials + 1, g
+
+
+class LateGateway(PyGateway):
+    """A live but slow gateway: says 100 Trying only after <delay>() s,
+    then, for an INVITE to user "ring", nothing more (the caller cancels),
+    for any other 200 after 30 ms. A CANCEL it receives first ends the
+    INVITE with 487, as a real UAS would."""
+
+    def __init__(self, delay, name):
+        super().__init__(lambda t: "ok", name=name)
+        self.delay = delay
+        self.pending = {}   # (call-id, branch) -> (addr, headers) unanswered
+        self.cancels = []   # Call-IDs of CANCELs received
+        self.lock = threading.Lock()
+
+    def _handle(self, data, addr, now):
+        first, headers = __import__("pygw")._parse(data)
+        if first.startswith("SIP/2.0"):
+            return
+        method = first.split(" ", 1)[0]
+        get = dict((n, v) for n, _, v in reversed(headers))
+        m = re.search(r"branch=([^;,\s]+)", get.get("via", ""))
+        key = (get.get("call-id", ""), m.group(1) if m else "")
+        self.requests.append(__import__("pygw").Request(
+            now, method, key[0], key[1], "late"))
+        if method == "INVITE":
+            with self.lock:
+                if key in self.pending:
+                    return  # a retransmission
+                self.pending[key] = (addr, headers)
+            ring = first.split(" ")[1].startswith("sip:ring@")
+            threading.Timer(self.delay(), self._trying,
+                            (key, ring)).start()
+        elif method == "CANCEL":
+            self.cancels.append(key[0])
+            self._reply(addr, headers, 200, "OK")
+            with self.lock:
+                inv = self.pending.pop(key, None)
+            if inv is not None:
+                self._reply(inv[0], inv[1], 487, "Request Terminated",
+                            to_tag=True)
+        elif method == "BYE":
+            self._reply(addr, headers, 200, "OK")
+
+    def _trying(self, key, ring):
+        with self.lock:
+            inv = self.pending.get(key)
+        if inv is None:
+            return
+        self._reply(inv[0], inv[1], 100, "Trying")
+        if not ring:
+            threading.Timer(0.03, self._answer, (key,)).start()
+
+    def _answer(self, key):
+        with self.lock:
+            inv = self.pending.pop(key, None)
+        if inv is not None:
+            self._reply(inv[0], inv[1], 200, "OK", to_tag=True, sdp=True,
+                        rr=True)
+
+
+def test_rescue_races_late_replies_and_cancels(run, proxy):
+    """Rescues racing everything else at once: a primary that says 100
+    Trying after 0..600 ms, ejected by the operator and restored again
+    every few hundred ms while calls are in flight, so rescues meet late
+    replies; and a second caller whose calls ring and are cancelled at
+    about the same moments (they get only 100 Trying). Every answered call reaches its caller as one
+    200, every cancelled call ends in 487, nothing hangs or leaks, and a
+    late 100 on a rescued branch makes tm send the gateway a CANCEL."""
+    rnd = random.Random(14)
+    primary = LateGateway(lambda: rnd.uniform(0.0, 0.6), "late_primary")
+    backup = LateGateway(lambda: 0.0, "late_backup")
+    primary.start()
+    backup.start()
+    try:
+        k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+                  FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+                  FAILURE_BODY=FAILOVER,
+                  MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=0,
+                                       eject_jitter_percent=0))
+        answered = harness.CallerThread(run, k, 80, 20, name="answered",
+                                        timeout=60)
+        cancelled = harness.CallerThread(run, k, 40, 10, name="cancelled",
+                                         scenario="uac_cancel.xml",
+                                         timeout=60)
+        cancelled.kw.update(service="ring", CANCEL_MS=350)
+        answered.start()
+        cancelled.start()
+        ops = 0
+        while answered.is_alive() or cancelled.is_alive():
+            time.sleep(rnd.uniform(0.15, 0.35))
+            k.rpc("gwfailover.eject", primary.uri, "5")
+            time.sleep(rnd.uniform(0.05, 0.2))
+            k.rpc("gwfailover.restore", primary.uri)
+            ops += 1
+            assert ops < 200
+        answered.join(5)
+        cancelled.join(5)
+        for c, code in ((answered, 200), (cancelled, 487)):
+            assert c.res is not None and c.res.rc == 0, c.res and \
+                c.res.output[-3000:]
+            assert c.res.finals() == [code] * len(c.res.finals()), \
+                c.res.finals()
+        st = k.gwf_stats()
+        assert st["rescued"] > 0, st
+        # a late provisional on a rescued branch: tm cancels it then
+        assert set(primary.cancels) - set(
+            m.call_id for m in cancelled.res.msgs), primary.cancels
+        # every transaction is freed (tm's wait timer is 5 s), and no
+        # branch is left on a flight list
+        harness.wait_until(
+            lambda: re.search(r"current:\s*0\b", k.rpc("tm.stats")), 15,
+            what="every transaction to be freed")
+        for gw in (primary, backup):
+            assert get(k, gw.uri)["in_flight"] == 0
+    finally:
+        primary.stop()
+        backup.stop()
