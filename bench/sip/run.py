@@ -67,13 +67,14 @@ LABEL = {"floor": "floor", "A": "baseline A", "B": "baseline B",
          "gwf": "gwfailover"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-FR_TIMER_MS = 2000     # tm fr_timer, all configurations
+FR_TIMER_MS = 2000     # tm fr_timer, unless a Proxy is given another
 CHILDREN = 4           # SIP workers, all configurations
 THRESHOLD = 5          # failure_threshold = ds_probing_threshold
 GWF_NO_EJECT = 1000    # highest failure_threshold; reset by RPC meanwhile
 DS_NO_EJECT = 1000000  # ds_probing_threshold that is never reached
 SIPP_BUFF = 4194304    # sipp socket buffers (the kernel caps at rmem_max)
 EJECT_TIME_S = 30      # gwfailover eject_time_s (gwfailover.cfg)
+ANSWER_MARGIN_MS = 10000  # caller's wait for an answer beyond one fr_timer
 DRAIN_S = 6.0          # tm wait_timer (5 s) + margin: transactions freed
 
 
@@ -199,10 +200,12 @@ class Proxy:
     """One Kamailio running proxy.cfg with one configuration."""
 
     def __init__(self, run, name, variant, gateways, ds_threshold=THRESHOLD,
-                 gwf_threshold=THRESHOLD, max_gateways=1024, shm_mb=1024):
+                 gwf_threshold=THRESHOLD, max_gateways=1024, shm_mb=1024,
+                 fr_timer_ms=FR_TIMER_MS):
         self.run = run
         self.name = name
         self.variant = variant
+        self.fr_timer_ms = fr_timer_ms
         self.port = harness.free_udp_port()
         self.gw_ports = [int(uri.rsplit(":", 1)[1]) for uri, _ in gateways]
         self.ctl = run.path(name + ".ctl")
@@ -222,7 +225,7 @@ class Proxy:
             os.path.join(HERE, "proxy.cfg"),
             {"CHILDREN": CHILDREN, "SIP_PORT": self.port,
              "MPATH": harness.stock_module_dir() + "/",
-             "CTL_SOCK": self.ctl, "FR_TIMER": FR_TIMER_MS, "DS_LIST": ds,
+             "CTL_SOCK": self.ctl, "FR_TIMER": fr_timer_ms, "DS_LIST": ds,
              "VARIANT": vfile}))
         argv = [harness.KAMAILIO, "-f", self.cfg, "-DD", "-E",
                 "-w", run.dir, "-Y", run.dir, "-m", str(shm_mb), "-M", "8",
@@ -303,14 +306,13 @@ class BreakerKeeper(threading.Thread):
     failures is cleared by RPC (gwfailover.reset) often enough that it is
     never ejected. Costs one ctl RPC per period in the measured Kamailio."""
 
-    # After its calls, a run that overloaded Kamailio still has INVITEs in
-    # flight that end as local timeouts fr_timer later; they count as
-    # consecutive faults too, so the resets go on that long.
-    LINGER_S = FR_TIMER_MS / 1000.0 + 2.0
-
     def __init__(self, proxy, period):
         super().__init__(daemon=True)
         self.proxy, self.period = proxy, period
+        # After its calls, a run that overloaded Kamailio still has INVITEs
+        # in flight that end as local timeouts fr_timer later; they count
+        # as consecutive faults too, so the resets go on that long.
+        self.linger_s = proxy.fr_timer_ms / 1000.0 + 2.0
         self.until = None  # monotonic time to end, once stop() was called
         self.resets = 0
 
@@ -324,8 +326,8 @@ class BreakerKeeper(threading.Thread):
                 pass
 
     def stop(self):
-        """Returns at once; the thread ends LINGER_S later."""
-        self.until = time.monotonic() + self.LINGER_S
+        """Returns at once; the thread ends linger_s later."""
+        self.until = time.monotonic() + self.linger_s
 
 
 def keeper_for(proxy, rate):
@@ -377,11 +379,15 @@ class Caller:
         self.stat_file = run.path(name + "_stat.csv")
         self.timeout = timeout or int(calls / rate + 30)
         port = harness.free_udp_port()
+        # sipp places no new call while -l calls are open; a call can stay
+        # open up to recv_timeout (a silent gateway, then fr_timer), so
+        # leave room for every call placed meanwhile, or the rate drops.
+        limit = max(1000, int(rate * max(20, recv_timeout_ms / 1000.0 + 5)))
         argv = [harness.SIPP, "127.0.0.1:%d" % proxy.port,
                 "-sf", os.path.join(HERE, "uac.xml"), "-i", "127.0.0.1",
                 "-p", str(port), "-s", "bench", "-m", str(calls),
                 "-r", str(int(rate)), "-rp", "1000",
-                "-l", str(max(1000, int(rate * 20))), "-nostdin",
+                "-l", str(limit), "-nostdin",
                 "-buff_size", str(SIPP_BUFF), "-max_log_size", "2000000",
                 "-trace_stat", "-stf", self.stat_file, "-fd", "1",
                 "-trace_err", "-error_file", run.path(name + "_errors.log"),
@@ -796,12 +802,19 @@ def stop_setups(setups):
         back.stop()
 
 
-def start_outage(run, name, rep, sched_p, sched_b, rate, calls, timeout,
-                 retry_after=None, **proxy_kw):
+def start_outage(run, name, rep, sched_p, sched_b, rate, length,
+                 retry_after=None, fr_timer_ms=FR_TIMER_MS, **proxy_kw):
     """For A, B and gwfailover at once: a primary and a backup (scripted
     gateways on <sched_p>/<sched_b>, clocks started with the caller), a
-    proxy and a caller of <calls> at <rate>. Waits for the callers.
+    proxy with tm's <fr_timer_ms> and a caller of <length> s of calls at
+    <rate>. Waits for the callers.
     Returns (setups {v: (proxy, primary, backup)}, callers {v: Caller})."""
+    calls = int(rate * length)
+    # A call may wait one fr_timer for a silent gateway before it fails
+    # over: only a call still unanswered well after that is lost (counted
+    # failed), and the last call, placed at <length>, gets that long too.
+    recv_ms = fr_timer_ms + ANSWER_MARGIN_MS
+    timeout = int(length + recv_ms / 1000.0 + 30)
     setups = {}
     for v in ("A", "B", "gwf"):
         prim = PyGateway(sched_p, retry_after=retry_after,
@@ -810,13 +823,14 @@ def start_outage(run, name, rep, sched_p, sched_b, rate, calls, timeout,
         prim.start()
         back.start()
         p = Proxy(run, "%s%d_%s" % (name, rep, v), v,
-                  [(prim.uri, 20), (back.uri, 10)], **proxy_kw)
+                  [(prim.uri, 20), (back.uri, 10)], fr_timer_ms=fr_timer_ms,
+                  **proxy_kw)
         setups[v] = (p, prim, back)
     time.sleep(0.5)
     callers = {}
     for v, (p, prim, back) in setups.items():
         c = Caller(run, "%s%d_%s_uac" % (name, rep, v), p, rate, calls,
-                   rtt=True, timeout=timeout)
+                   rtt=True, timeout=timeout, recv_timeout_ms=recv_ms)
         prim.start_clock(c.t0)
         back.start_clock(c.t0)
         callers[v] = c
@@ -825,10 +839,12 @@ def start_outage(run, name, rep, sched_p, sched_b, rate, calls, timeout,
     return setups, callers
 
 
-def outage_run(run, args, kind, rep):
+def outage_run(run, args, kind, rep, fr_timer_ms=FR_TIMER_MS):
     """One repetition of figure 3 (kind "blackhole") or 4 ("storm") for A,
-    B and gwfailover at once: three independent proxies, each with its own
-    primary and backup gateway and its own caller, at a low rate."""
+    B and gwfailover at once: three independent proxies (tm's fr_timer
+    <fr_timer_ms>), each with its own primary and backup gateway and its
+    own caller, at a low rate."""
+    fr_s = fr_timer_ms / 1000.0
     rate = args.rate34
     pre = 2.0
     if kind == "blackhole":
@@ -844,9 +860,10 @@ def outage_run(run, args, kind, rep):
         def schedule(t):
             return "503" if pre <= t < pre + args.storm_s else "ok"
     calls = int(rate * length)
-    setups, callers = start_outage(run, kind, rep, schedule, lambda t: "ok",
-                                   rate, calls, int(length + 40),
-                                   retry_after=retry_after)
+    name = kind if fr_timer_ms == FR_TIMER_MS else "%s_fr%gs_" % (kind, fr_s)
+    setups, callers = start_outage(run, name, rep, schedule, lambda t: "ok",
+                                   rate, length, retry_after=retry_after,
+                                   fr_timer_ms=fr_timer_ms)
     rows = {}
     for v, (p, prim, back) in setups.items():
         c = callers[v]
@@ -868,10 +885,9 @@ def outage_run(run, args, kind, rep):
             # The earliest any configuration can eject a silent gateway:
             # its THRESHOLD-th INVITE after the outage has timed out.
             if len(dead) >= THRESHOLD:
-                t_should = dead[THRESHOLD - 1].time + FR_TIMER_MS / 1000.0 \
-                    + 0.25
+                t_should = dead[THRESHOLD - 1].time + fr_s + 0.25
             else:
-                t_should = t_out + FR_TIMER_MS / 1000.0
+                t_should = t_out + fr_s
             after = [r for r in dead if r.time > t_should]
             # gwfailover lets one trial call through once eject_time_s is
             # over: an INVITE after a silence of about eject_time_s is that
@@ -983,10 +999,9 @@ def timeline_run(run, args, rep, name, title, length, sched_p, sched_b,
     rate = args.rate7
     length = length * args.timeline_scale
     scale = args.timeline_scale
-    calls = int(rate * length)
     setups, callers = start_outage(
         run, name, rep, lambda t: sched_p(t / scale),
-        lambda t: sched_b(t / scale), rate, calls, int(length + 40),
+        lambda t: sched_b(t / scale), rate, length,
         ds_threshold=TIMELINE_THRESHOLD, gwf_threshold=TIMELINE_THRESHOLD)
     rows = {}
     for v, (p, prim, back) in setups.items():
