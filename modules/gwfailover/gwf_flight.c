@@ -55,7 +55,7 @@ unsigned gwf_flight_take(
 	gwf_flight_node_t *node;
 
 	/* oldest first: the first one too young ends the walk (send times
-	 * of different processes may be out of order by a little; a node
+	 * of different processes may be out of order by a little: a node
 	 * behind a younger one waits for the next walk) */
 	while(k < max && (node = l->head) != NULL && node->sent_ms <= sent_by) {
 		out[k].tindex = node->tindex;

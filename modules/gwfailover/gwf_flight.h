@@ -31,6 +31,8 @@ typedef struct gwf_flight_node
 	uint32_t tindex;  /* transaction hash index */
 	uint32_t tlabel;  /* transaction label */
 	uint32_t trial;	  /* breaker trial token of the call; 0: none */
+	uint8_t *outcome; /* the owner's one-shot "outcome recorded" flag,
+					   * claimed by whoever judges the call (atomic) */
 	uint16_t branch;  /* tm branch */
 	uint8_t linked;	  /* on a list now (written under the list's lock) */
 	uint8_t judged;	  /* its trial was judged unanswered already */
@@ -58,10 +60,9 @@ void gwf_flight_push(gwf_flight_t *l, gwf_flight_node_t *node);
 /* Take <node> off <l> if it is on it. Returns 1 if it was. */
 int gwf_flight_unlink(gwf_flight_t *l, gwf_flight_node_t *node);
 
-/* Copy up to <max> of the oldest nodes sent at or before <sent_by> into
- * <out> and take them off <l>, oldest first. Returns how many. (A node is
- * put on the list just before its INVITE is sent: one that is too young
- * may not be sent yet.) */
+/* Copy up to <max> of the oldest nodes sent at or before <sent_by>
+ * (UINT64_MAX: any) into <out> and take them off <l>, oldest first.
+ * Returns how many. */
 unsigned gwf_flight_take(
 		gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max, uint64_t sent_by);
 

@@ -39,11 +39,6 @@
  * 6298) of the learnt silence timeout. */
 #define GWF_SILENCE_TICK_MS 50
 
-/* A rescue leaves alone a call sent less than this long ago: its branch
- * is put on the flight list just before tm sends it, and must have been
- * sent (its timers running) before it can be ended. */
-#define GWF_RESCUE_MIN_AGE_MS 20
-
 /* silence_floor_ms by default (lowered to silence_ms if that is shorter):
  * a learnt timeout never goes below it, so a gateway that answers in a
  * millisecond is still given a few hundred before it counts as silent. */

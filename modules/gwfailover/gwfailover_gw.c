@@ -679,7 +679,7 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
  * call that was routed before the dispatcher.reload, changes nothing;
  * only a sweep that finds it in the dispatcher again brings it back. */
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
-		const char *ds_flags, gwf_flight_node_t *node)
+		const char *ds_flags)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
@@ -706,10 +706,6 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 		} else if(trial != NULL) {
 			gwf_gw_sent_locked(gw, now, t);
 		}
-		if(trial != NULL && node != NULL) {
-			node->trial = *trial;
-			gwf_gw_flight_push_locked(gw, node);
-		}
 	}
 	lock_release(_gwf_gw_lock);
 	if(gw == NULL && !_gwf_gw_full_logged) {
@@ -724,39 +720,55 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 
 int gwf_gw_lookup(int set, str *uri)
 {
-	return gwf_gw_find(set, uri, NULL, NULL, NULL, NULL);
+	return gwf_gw_find(set, uri, NULL, NULL, NULL);
 }
 
-int gwf_gw_lookup_forward(
-		int set, str *uri, uint32_t *trial, gwf_flight_node_t *node)
+int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
 {
 	gwf_trans_t t = GWF_TRANS_NONE;
 	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &t, NULL, node);
+	idx = gwf_gw_find(set, uri, trial, &t, NULL);
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
 }
 
-void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node)
+void gwf_gw_sent(int idx)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_trans_t t = GWF_TRANS_NONE;
 
+	if(gw == NULL || _gwf_cfg.silence.ms == 0)
+		return;
+	lock_get(_gwf_gw_lock);
+	gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
+	lock_release(_gwf_gw_lock);
+	gwf_gw_after(idx, &t);
+}
+
+void gwf_gw_flight_add(int idx, gwf_flight_node_t *node, const uint8_t *heard)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	int wake = 0;
+
 	if(gw == NULL || !gwf_gw_tracking())
 		return;
 	lock_get(_gwf_gw_lock);
-	/* a trial call is judged on its own (gwf_gw_flight_scan()) */
-	if(trial == 0)
-		gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
-	if(node != NULL) {
-		node->trial = trial;
+	/* its first reply may have come already (in another worker, before
+	 * tm ran this): it claims <heard> before it takes this lock to take
+	 * the node off, so a node is never left on a list after it */
+	if(__atomic_load_n(heard, __ATOMIC_ACQUIRE) == 0 && !node->linked) {
+		/* the resume process may sleep long while nothing is in flight,
+		 * and a rescue or a judgement may be due now */
+		wake = (_gwf_gw_table->in_flight == 0 && _gwf_cfg.silence.ms != 0)
+			   || gw->brk.state == GWF_BRK_OPEN;
 		gwf_gw_flight_push_locked(gw, node);
 	}
 	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, &t);
+	if(wake)
+		gwf_wake_signal(gwf_wake_resume());
 }
 
 void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms)
@@ -854,14 +866,14 @@ unsigned gwf_gw_rescue_take(uint32_t from, int *idx, gwf_flight_ref_t *out,
 	/* still ejected, and somewhere else to go: else the calls wait for
 	 * their gateway as they would without the module */
 	if(gw->brk.state == GWF_BRK_OPEN && gwf_gw_set_has_other_locked(gw)) {
-		n = gwf_flight_take(
-				&gw->fl, out, max, gwf_now_ms() - GWF_RESCUE_MIN_AGE_MS);
+		/* every node was sent: it goes on the list after the send */
+		n = gwf_flight_take(&gw->fl, out, max, UINT64_MAX);
 		_gwf_gw_table->in_flight -=
 				n < _gwf_gw_table->in_flight ? n : _gwf_gw_table->in_flight;
 	} else if(gw->brk.state == GWF_BRK_OPEN) {
 		*kept = (int)gw->fl.n;
 	}
-	/* still due while calls too young to take are left: the next tick */
+	/* still due while calls are left (a full batch): the next round */
 	if(*kept > 0 || gw->brk.state != GWF_BRK_OPEN || gw->fl.n == 0) {
 		gw->rescue_due = 0;
 		_gwf_gw_table->rescues_due--;
@@ -907,6 +919,12 @@ static void gwf_gw_trial_silent_locked(
 	if(now < node->sent_ms || now - node->sent_ms < timeout)
 		return;
 	node->judged = 1;
+	/* the call's outcome is this judgement: its own later end (a late
+	 * answer, its fr_timer, the transaction freed) must not give the
+	 * trial slot back a second time; the node's memory is valid here,
+	 * it leaves the list under this lock before it is freed */
+	if(node->outcome != NULL && !gwf_claim(node->outcome))
+		return;
 	gwf_rtt_backoff(&gw->rtt, &_gwf_cfg.rtt);
 	gwf_eject_fault(&gw->ej);
 	if(gwf_brk_would_open(
@@ -1236,7 +1254,7 @@ static int _gwf_dswalk_warned = 0;		/* resume process only */
  * the dispatcher has it. */
 static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 {
-	gwf_gw_find(set, uri, NULL, NULL, flags, NULL);
+	gwf_gw_find(set, uri, NULL, NULL, flags);
 }
 
 /* Say once what a walk that could not read the dispatcher's list means. */
@@ -1342,7 +1360,7 @@ uint64_t gwf_gw_next_due(void)
 	lock_get(_gwf_gw_lock);
 	due = _gwf_gw_table->next_deadline_ms;
 	/* silence is judged on a tick while anything is in flight, and a
-	 * rescue that left calls too young to take comes back on it */
+	 * rescue that has calls left comes back on it */
 	if(((_gwf_cfg.silence.ms != 0 && _gwf_gw_table->in_flight > 0)
 			   || _gwf_gw_table->rescues_due > 0)
 			&& _gwf_next_scan_ms < due)

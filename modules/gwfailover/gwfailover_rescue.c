@@ -72,19 +72,25 @@ static int gwf_rescue_one(const gwf_flight_ref_t *r, int idx)
 	struct tm_binds *tmb = _gwf_rescue_tmb;
 	struct cancel_info ci;
 	struct cell *t = NULL;
+	gwf_txn_t *txn;
 	int b = r->branch, done = 0;
 
 	/* a reference, or nothing: answered and freed meanwhile */
-	if(tmb->t_lookup_ident(&t, r->tindex, r->tlabel) < 0 || t == NULL)
+	if(tmb->t_lookup_ident(&t, r->tindex, r->tlabel) < 0 || t == NULL) {
+		tmb->t_sett(T_UNDEFINED, T_BR_UNDEFINED);
 		return 0;
-	if(gwf_rescue_fits(t, gwf_txn_get(t), b, idx)
-			&& gwf_txn_claim_rescue(gwf_txn_get(t), b)) {
+	}
+	txn = gwf_txn_get(t);
+	if(gwf_rescue_fits(t, txn, b, idx) && gwf_txn_claim_rescue(txn, b)) {
 		if(prepare_cancel_branch(t, b, 1)) {
 			init_cancel_info(&ci);
 			ci.cancel_bitmap = (branch_bm_t)1 << b;
 			tmb->cancel_uacs(t, &ci, F_CANCEL_B_FAKE_REPLY);
 			done = 1;
 		} else {
+			/* the caller's CANCEL (or tm) took the branch first: not a
+			 * rescue; whatever ends it is judged as usual */
+			gwf_txn_unclaim_rescue(txn, b);
 			LM_DBG("[%u:%u] branch %d: cancelled by someone else\n", r->tindex,
 					r->tlabel, b);
 		}

@@ -524,7 +524,11 @@ static int gwf_failover_run(sip_msg_t *msg)
 	 * module rescued from an ejected gateway is failed over whatever its
 	 * (locally made) reply says, and is no new fault of the gateway. */
 	gwf_read_failure(t, txn, b, &f, &reason);
-	rescued = b < GWF_TXN_MAX_BRANCHES && gwf_txn_rescued(txn, b);
+	/* (a rescue ends the branch with 487, tm's own or the gateway's
+	 * answer to a CANCEL; any other reply that won the race is judged by
+	 * the rules) */
+	rescued = b < GWF_TXN_MAX_BRANCHES && gwf_txn_rescued(txn, b)
+			  && f.code == 487;
 	if(rescued) {
 		v.action = GWF_ACT_FAILOVER;
 		v.health = GWF_HEALTH_IGNORE;

@@ -12,6 +12,7 @@
 #include "core/mem/shm_mem.h"
 #include "core/ip_addr.h"
 #include "core/parser/msg_parser.h"
+#include "core/parser/parse_cseq.h"
 
 #include "gwf_claim.h"
 #include "gwfailover.h"
@@ -71,8 +72,8 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
 		txn->br[i].gw = -1;
 	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
-			   TMCB_REQUEST_FWDED | TMCB_RESPONSE_IN | TMCB_E2ECANCEL_IN
-					   | TMCB_DESTROY,
+			   TMCB_REQUEST_FWDED | TMCB_REQUEST_OUT | TMCB_RESPONSE_IN
+					   | TMCB_E2ECANCEL_IN | TMCB_DESTROY,
 			   gwf_txn_cb, txn, gwf_txn_release)
 			<= 0) {
 		LM_ERR("cannot register transaction callbacks\n");
@@ -116,32 +117,38 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	if(b >= GWF_TXN_MAX_BRANCHES)
 		return;
 	br = &txn->br[b];
+	/* tm runs this callback before it can still fail to build the branch
+	 * (DNS, no socket, no memory): then the same index comes here again.
+	 * The slot of a trial call that never became a branch goes back; its
+	 * node never went on a list (that happens once the INVITE is sent). */
+	if(br->gw >= 0 && br->trial != 0 && gwf_claim(&br->done))
+		gwf_gw_neutral(br->gw, br->trial);
+	if(br->gw >= 0)
+		gwf_gw_flight_drop(br->gw, &br->fl);
 	/* no reply can reach a branch before it is sent */
 	gwf_claim_store(&br->done, 0);
 	gwf_claim_store(&br->rang, 0);
 	gwf_claim_store(&br->heard, GWF_HEARD_NONE);
-	memset(&br->fl, 0, sizeof(br->fl));
-	br->fl.tindex = t->hash_index;
-	br->fl.tlabel = t->label;
-	br->fl.branch = (uint16_t)b;
-	br->fl.sent_ms = gwf_now_ms();
 	if(_gwf_pending_set) {
 		gw = _gwf_pending_gw;
 		trial = _gwf_pending_trial;
 		gwf_txn_clear_pending();
-		br->gw = gw;
-		br->trial = trial;
-		if(gw >= 0)
-			gwf_gw_sent(gw, trial, &br->fl);
+		if(gw >= 0 && trial == 0)
+			gwf_gw_sent(gw);
 	} else if(gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
-		gw = gwf_gw_lookup_forward(set, &uri, &trial, &br->fl);
-		br->gw = gw;
-		br->trial = trial;
-	} else {
-		br->gw = -1;
-		br->trial = 0;
+		gw = gwf_gw_lookup_forward(set, &uri, &trial);
 	}
+	br->gw = gw;
+	br->trial = trial;
+	memset(&br->fl, 0, sizeof(br->fl));
+	br->fl.tindex = t->hash_index;
+	br->fl.tlabel = t->label;
+	br->fl.branch = (uint16_t)b;
+	br->fl.trial = trial;
+	br->fl.outcome = &br->done;
+	/* set before the send, so a first reply always finds it */
+	br->fl.sent_ms = gwf_now_ms();
 	/* Every forward is an attempt, tracked gateway or not: a gateway the
 	 * table has no room for (max_gateways) still uses up max_attempts. */
 	txn->call.attempts++;
@@ -150,6 +157,13 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 int gwf_txn_claim_rescue(gwf_txn_t *txn, int b)
 {
 	return gwf_claim_cas(&txn->br[b].heard, GWF_HEARD_NONE, GWF_HEARD_RESCUED);
+}
+
+void gwf_txn_unclaim_rescue(gwf_txn_t *txn, int b)
+{
+	/* a reply that came meanwhile moved it to LATE: it was heard */
+	if(!gwf_claim_cas(&txn->br[b].heard, GWF_HEARD_RESCUED, GWF_HEARD_NONE))
+		gwf_claim_cas(&txn->br[b].heard, GWF_HEARD_LATE, GWF_HEARD);
 }
 
 int gwf_txn_rescued(gwf_txn_t *txn, int b)
@@ -209,9 +223,25 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 		case TMCB_REQUEST_FWDED:
 			gwf_txn_forwarded(t, txn);
 			break;
+		case TMCB_REQUEST_OUT:
+			/* the INVITE of a branch was sent (not a CANCEL of ours):
+			 * now it is in flight to its gateway */
+			b = (int)ps->branch;
+			if((ps->flags & TMCB_LOCAL_F) || b >= GWF_TXN_MAX_BRANCHES
+					|| b >= (int)t->nr_of_outgoings
+					|| ps->t_rbuf != &t->uac[b].request || txn->br[b].gw < 0)
+				break;
+			gwf_gw_flight_add(txn->br[b].gw, &txn->br[b].fl, &txn->br[b].heard);
+			break;
 		case TMCB_RESPONSE_IN:
 			b = _gwf_txn_tmb->t_gett_branch();
 			if(b < 0 || b >= GWF_TXN_MAX_BRANCHES)
+				break;
+			/* tm matches the replies to its own CANCELs to the INVITE
+			 * transaction too: the 200 to a CANCEL is no answer */
+			if(ps->rpl != NULL && ps->rpl != FAKED_REPLY
+					&& ps->rpl->cseq != NULL && ps->rpl->cseq->parsed != NULL
+					&& get_cseq(ps->rpl)->method_id != METHOD_INVITE)
 				break;
 			/* Runs before tm's reply lock, in any worker, possibly for
 			 * two copies of one reply at once: every flag is claimed. */

@@ -90,7 +90,11 @@ void gwf_txn_set_pending(int gw, uint32_t trial);
  * and no other process claimed it, 0 otherwise. */
 int gwf_txn_claim_rescue(gwf_txn_t *txn, int b);
 
-/* Was branch <b> of <txn> ended by a rescue? */
+/* Give up the rescue claimed on branch <b> of <txn> (tm would not let it
+ * be ended): back to nothing received, or to heard. */
+void gwf_txn_unclaim_rescue(gwf_txn_t *txn, int b);
+
+/* Was branch <b> of <txn> claimed for a rescue? */
 int gwf_txn_rescued(gwf_txn_t *txn, int b);
 
 /* Did branch <b> of <txn> receive any reply (before or after a rescue)? */
