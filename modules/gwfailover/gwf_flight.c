@@ -48,16 +48,21 @@ int gwf_flight_unlink(gwf_flight_t *l, gwf_flight_node_t *node)
 	return 1;
 }
 
-unsigned gwf_flight_take(
-		gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max, uint64_t sent_by)
+/* Has tm sent the INVITE of <node>? Set without the list's lock. */
+static int gwf_flight_sent(const gwf_flight_node_t *node)
 {
-	unsigned k = 0;
-	gwf_flight_node_t *node;
+	return __atomic_load_n(&node->sent, __ATOMIC_ACQUIRE) != 0;
+}
 
-	/* oldest first: the first one too young ends the walk (send times
-	 * of different processes may be out of order by a little: a node
-	 * behind a younger one waits for the next walk) */
-	while(k < max && (node = l->head) != NULL && node->sent_ms <= sent_by) {
+unsigned gwf_flight_take(gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max)
+{
+	gwf_flight_node_t *node, *next;
+	unsigned k = 0;
+
+	for(node = l->head; k < max && node != NULL; node = next) {
+		next = node->next;
+		if(!gwf_flight_sent(node))
+			continue;
 		out[k].tindex = node->tindex;
 		out[k].tlabel = node->tlabel;
 		out[k].branch = node->branch;
@@ -75,7 +80,7 @@ gwf_flight_node_t *gwf_flight_oldest_trial(
 	if(trial == 0)
 		return NULL;
 	for(node = l->head; node != NULL; node = node->next)
-		if(node->trial == trial && !node->judged)
+		if(node->trial == trial && !node->judged && gwf_flight_sent(node))
 			return node;
 	return NULL;
 }

@@ -11,12 +11,15 @@
  *
  * An intrusive list: the node lives in the call's own state (one per tm
  * branch, in shared memory) and is put on its gateway's list when the
- * INVITE is sent, at the tail, so the list runs oldest first. It leaves
- * the list at the branch's first reply, when it is rescued, or when the
- * transaction is freed, whichever comes first. The list holds only the
- * transaction's identity (hash index, label, branch), never a reference:
- * whoever acts on an entry looks the transaction up by its identity. Not
- * thread-safe: the caller holds the lock of the gateway that owns the list.
+ * branch is forwarded, at the tail, so the list runs oldest first. Its
+ * <sent> flag is set once tm has sent the INVITE (one atomic store, no
+ * lock): only a sent node is taken by a rescue or judged as a trial. It
+ * leaves the list at the branch's first reply, when it is rescued, when
+ * its failure is handled, or when the transaction is freed, whichever
+ * comes first. The list holds only the transaction's identity (hash
+ * index, label, branch), never a reference: whoever acts on an entry
+ * looks the transaction up by its identity. Not thread-safe: the caller
+ * holds the lock of the gateway that owns the list.
  */
 
 #ifndef GWF_FLIGHT_H
@@ -36,6 +39,7 @@ typedef struct gwf_flight_node
 	uint16_t branch;  /* tm branch */
 	uint8_t linked;	  /* on a list now (written under the list's lock) */
 	uint8_t judged;	  /* its trial was judged unanswered already */
+	uint8_t sent;	  /* tm sent its INVITE (stored atomically) */
 } gwf_flight_node_t;
 
 typedef struct gwf_flight
@@ -60,15 +64,13 @@ void gwf_flight_push(gwf_flight_t *l, gwf_flight_node_t *node);
 /* Take <node> off <l> if it is on it. Returns 1 if it was. */
 int gwf_flight_unlink(gwf_flight_t *l, gwf_flight_node_t *node);
 
-/* Copy up to <max> of the oldest nodes sent at or before <sent_by>
- * (UINT64_MAX: any) into <out> and take them off <l>, oldest first.
- * Returns how many. */
-unsigned gwf_flight_take(
-		gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max, uint64_t sent_by);
+/* Copy up to <max> of the oldest sent nodes into <out> and take them off
+ * <l>, oldest first; nodes not sent yet stay. Returns how many. */
+unsigned gwf_flight_take(gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max);
 
-/* The oldest node of a trial call holding token <trial> (the breaker's
- * current one: a token of an earlier half-open period is stale) whose
- * silence was not judged yet, or NULL. */
+/* The oldest sent node of a trial call holding token <trial> (the
+ * breaker's current one: a token of an earlier half-open period is stale)
+ * whose silence was not judged yet, or NULL. */
 gwf_flight_node_t *gwf_flight_oldest_trial(
 		const gwf_flight_t *l, uint32_t trial);
 

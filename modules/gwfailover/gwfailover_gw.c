@@ -271,18 +271,20 @@ static void gwf_gw_rescue_due_locked(gwf_gw_t *gw)
 	_gwf_gw_table->rescues_due++;
 }
 
-/* Put <node> (an INVITE sent to <gw> now) on its flight list.
- * (expects the table lock) */
-static void gwf_gw_flight_push_locked(gwf_gw_t *gw, gwf_flight_node_t *node)
+/* Put <node> (an INVITE forwarded to <gw> now) on its flight list.
+ * Returns 1 if the resume process should be woken: a call routed a moment
+ * before the ejection of its gateway (chosen before the dispatcher was
+ * told) is rescued as the others, at once. (expects the table lock) */
+static int gwf_gw_flight_push_locked(gwf_gw_t *gw, gwf_flight_node_t *node)
 {
-	if(node == NULL || !gwf_gw_tracking())
-		return;
+	if(!gwf_gw_tracking())
+		return 0;
 	gwf_flight_push(&gw->fl, node);
 	_gwf_gw_table->in_flight++;
-	/* a call routed a moment before the ejection (its destination was
-	 * chosen before the dispatcher was told): rescued as the others */
-	if(gw->brk.state == GWF_BRK_OPEN)
-		gwf_gw_rescue_due_locked(gw);
+	if(gw->brk.state != GWF_BRK_OPEN || !_gwf_cfg.rescue)
+		return 0;
+	gwf_gw_rescue_due_locked(gw);
+	return 1;
 }
 
 /* Take <node> off the flight list of <gw>. (expects the table lock) */
@@ -679,14 +681,14 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
  * call that was routed before the dispatcher.reload, changes nothing;
  * only a sweep that finds it in the dispatcher again brings it back. */
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
-		const char *ds_flags)
+		const char *ds_flags, gwf_flight_node_t *node)
 {
 	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
 	gwf_gw_t *gw;
 	uint64_t now = gwf_now_ms();
 	uint32_t before;
-	int idx = -1;
+	int idx = -1, wake = 0;
 
 	lock_get(_gwf_gw_lock);
 	before = _gwf_gw_table->count;
@@ -706,8 +708,14 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 		} else if(trial != NULL) {
 			gwf_gw_sent_locked(gw, now, t);
 		}
+		if(trial != NULL && node != NULL) {
+			node->trial = *trial;
+			wake = gwf_gw_flight_push_locked(gw, node);
+		}
 	}
 	lock_release(_gwf_gw_lock);
+	if(wake)
+		gwf_wake_signal(gwf_wake_resume());
 	if(gw == NULL && !_gwf_gw_full_logged) {
 		/* process-local flag: at most one line per process */
 		_gwf_gw_full_logged = 1;
@@ -720,55 +728,40 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 
 int gwf_gw_lookup(int set, str *uri)
 {
-	return gwf_gw_find(set, uri, NULL, NULL, NULL);
+	return gwf_gw_find(set, uri, NULL, NULL, NULL, NULL);
 }
 
-int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial)
+int gwf_gw_lookup_forward(
+		int set, str *uri, uint32_t *trial, gwf_flight_node_t *node)
 {
 	gwf_trans_t t = GWF_TRANS_NONE;
 	int idx;
 
 	*trial = 0;
-	idx = gwf_gw_find(set, uri, trial, &t, NULL);
+	idx = gwf_gw_find(set, uri, trial, &t, NULL, node);
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
 }
 
-void gwf_gw_sent(int idx)
+void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_trans_t t = GWF_TRANS_NONE;
-
-	if(gw == NULL || _gwf_cfg.silence.ms == 0)
-		return;
-	lock_get(_gwf_gw_lock);
-	gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
-	lock_release(_gwf_gw_lock);
-	gwf_gw_after(idx, &t);
-}
-
-void gwf_gw_flight_add(int idx, gwf_flight_node_t *node, const uint8_t *heard)
-{
-	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	int wake = 0;
 
 	if(gw == NULL || !gwf_gw_tracking())
 		return;
 	lock_get(_gwf_gw_lock);
-	/* its first reply may have come already (in another worker, before
-	 * tm ran this): it claims <heard> before it takes this lock to take
-	 * the node off, so a node is never left on a list after it */
-	if(__atomic_load_n(heard, __ATOMIC_ACQUIRE) == 0 && !node->linked) {
-		/* the resume process may sleep long while nothing is in flight,
-		 * and a rescue or a judgement may be due now */
-		wake = (_gwf_gw_table->in_flight == 0 && _gwf_cfg.silence.ms != 0)
-			   || gw->brk.state == GWF_BRK_OPEN;
-		gwf_gw_flight_push_locked(gw, node);
-	}
+	/* a trial call is judged on its own (gwf_gw_flight_scan()) */
+	if(trial == 0)
+		gwf_gw_sent_locked(gw, gwf_now_ms(), &t);
+	node->trial = trial;
+	wake = gwf_gw_flight_push_locked(gw, node);
 	lock_release(_gwf_gw_lock);
 	if(wake)
 		gwf_wake_signal(gwf_wake_resume());
+	gwf_gw_after(idx, &t);
 }
 
 void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms)
@@ -866,14 +859,14 @@ unsigned gwf_gw_rescue_take(uint32_t from, int *idx, gwf_flight_ref_t *out,
 	/* still ejected, and somewhere else to go: else the calls wait for
 	 * their gateway as they would without the module */
 	if(gw->brk.state == GWF_BRK_OPEN && gwf_gw_set_has_other_locked(gw)) {
-		/* every node was sent: it goes on the list after the send */
-		n = gwf_flight_take(&gw->fl, out, max, UINT64_MAX);
+		n = gwf_flight_take(&gw->fl, out, max);
 		_gwf_gw_table->in_flight -=
 				n < _gwf_gw_table->in_flight ? n : _gwf_gw_table->in_flight;
 	} else if(gw->brk.state == GWF_BRK_OPEN) {
 		*kept = (int)gw->fl.n;
 	}
-	/* still due while calls are left (a full batch): the next round */
+	/* still due while calls are left (a full batch, or calls not sent
+	 * yet): the next round, or the next tick */
 	if(*kept > 0 || gw->brk.state != GWF_BRK_OPEN || gw->fl.n == 0) {
 		gw->rescue_due = 0;
 		_gwf_gw_table->rescues_due--;
@@ -1254,7 +1247,7 @@ static int _gwf_dswalk_warned = 0;		/* resume process only */
  * the dispatcher has it. */
 static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 {
-	gwf_gw_find(set, uri, NULL, NULL, flags);
+	gwf_gw_find(set, uri, NULL, NULL, flags, NULL);
 }
 
 /* Say once what a walk that could not read the dispatcher's list means. */
@@ -1359,10 +1352,11 @@ uint64_t gwf_gw_next_due(void)
 
 	lock_get(_gwf_gw_lock);
 	due = _gwf_gw_table->next_deadline_ms;
-	/* silence is judged on a tick while anything is in flight, and a
-	 * rescue that has calls left comes back on it */
-	if(((_gwf_cfg.silence.ms != 0 && _gwf_gw_table->in_flight > 0)
-			   || _gwf_gw_table->rescues_due > 0)
+	/* Silence is judged on a tick, in flight or not: waking this process
+	 * from the workers when the first INVITE goes out would cost every
+	 * call on a quiet proxy a context switch. A rescue that has calls
+	 * left comes back on it too. */
+	if((_gwf_cfg.silence.ms != 0 || _gwf_gw_table->rescues_due > 0)
 			&& _gwf_next_scan_ms < due)
 		due = _gwf_next_scan_ms;
 	lock_release(_gwf_gw_lock);

@@ -40,15 +40,12 @@ int gwf_gw_selectable(int idx);
  * not a trial call) or 0 when the breaker refuses. */
 int gwf_gw_acquire(int idx, uint32_t *trial);
 
-/* An INVITE the module re-forwards, not a trial call, goes to slot <idx>
- * (the first forward of a call counts in gwf_gw_lookup_forward()):
- * silence detection. */
-void gwf_gw_sent(int idx);
-
-/* The INVITE of <node> (its identity, trial token, send time and outcome
- * flag filled in) was sent to slot <idx>: it goes on the gateway's flight
- * list, unless its first reply came already (<heard> not 0). */
-void gwf_gw_flight_add(int idx, gwf_flight_node_t *node, const uint8_t *heard);
+/* An INVITE the module re-forwards goes to slot <idx> holding trial token
+ * <trial> (the first forward of a call counts in gwf_gw_lookup_forward()):
+ * silence detection (not for a trial call), and <node> (its identity,
+ * send time and outcome flag filled in; its <sent> flag set once tm sent
+ * it) goes on the gateway's flight list with <trial>. */
+void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node);
 
 /* The first reply (any code, 100 included) of a branch came from slot
  * <idx>: the gateway is not silent; <node> (NULL: none) leaves its flight
@@ -85,8 +82,10 @@ unsigned gwf_gw_rescued(int idx, unsigned n, int last);
 
 /* A call the script routed (ds_select_dst) is being forwarded to
  * (<set>, <uri>): like gwf_gw_lookup(), and if the gateway is on trial the
- * call takes a trial slot when one is free (*trial, 0: none). */
-int gwf_gw_lookup_forward(int set, str *uri, uint32_t *trial);
+ * call takes a trial slot when one is free (*trial, 0: none); <node> as
+ * for gwf_gw_sent(). One lock round: this runs for every call. */
+int gwf_gw_lookup_forward(
+		int set, str *uri, uint32_t *trial, gwf_flight_node_t *node);
 
 /* Outcomes of one call sent to slot <idx> holding trial token <trial>. */
 void gwf_gw_success(int idx, uint32_t trial);

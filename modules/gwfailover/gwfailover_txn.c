@@ -119,8 +119,8 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	br = &txn->br[b];
 	/* tm runs this callback before it can still fail to build the branch
 	 * (DNS, no socket, no memory): then the same index comes here again.
-	 * The slot of a trial call that never became a branch goes back; its
-	 * node never went on a list (that happens once the INVITE is sent). */
+	 * What the first time took goes back: the slot of a trial call, and
+	 * the node's place on its gateway's list. */
 	if(br->gw >= 0 && br->trial != 0 && gwf_claim(&br->done))
 		gwf_gw_neutral(br->gw, br->trial);
 	if(br->gw >= 0)
@@ -129,26 +129,27 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	gwf_claim_store(&br->done, 0);
 	gwf_claim_store(&br->rang, 0);
 	gwf_claim_store(&br->heard, GWF_HEARD_NONE);
-	if(_gwf_pending_set) {
-		gw = _gwf_pending_gw;
-		trial = _gwf_pending_trial;
-		gwf_txn_clear_pending();
-		if(gw >= 0 && trial == 0)
-			gwf_gw_sent(gw);
-	} else if(gwf_ds_head(&set, &uri) == 0) {
-		/* First forward, chosen by ds_select_dst() in the script. */
-		gw = gwf_gw_lookup_forward(set, &uri, &trial);
-	}
-	br->gw = gw;
-	br->trial = trial;
 	memset(&br->fl, 0, sizeof(br->fl));
 	br->fl.tindex = t->hash_index;
 	br->fl.tlabel = t->label;
 	br->fl.branch = (uint16_t)b;
-	br->fl.trial = trial;
 	br->fl.outcome = &br->done;
 	/* set before the send, so a first reply always finds it */
 	br->fl.sent_ms = gwf_now_ms();
+	/* the node goes on the gateway's list in the same lock round as the
+	 * rest of the forward's bookkeeping; TMCB_REQUEST_OUT marks it sent */
+	if(_gwf_pending_set) {
+		gw = _gwf_pending_gw;
+		trial = _gwf_pending_trial;
+		gwf_txn_clear_pending();
+		if(gw >= 0)
+			gwf_gw_sent(gw, trial, &br->fl);
+	} else if(gwf_ds_head(&set, &uri) == 0) {
+		/* First forward, chosen by ds_select_dst() in the script. */
+		gw = gwf_gw_lookup_forward(set, &uri, &trial, &br->fl);
+	}
+	br->gw = gw;
+	br->trial = trial;
 	/* Every forward is an attempt, tracked gateway or not: a gateway the
 	 * table has no room for (max_gateways) still uses up max_attempts. */
 	txn->call.attempts++;
@@ -225,13 +226,13 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			break;
 		case TMCB_REQUEST_OUT:
 			/* the INVITE of a branch was sent (not a CANCEL of ours):
-			 * now it is in flight to its gateway */
+			 * now a rescue may end it. One store, no lock. */
 			b = (int)ps->branch;
 			if((ps->flags & TMCB_LOCAL_F) || b >= GWF_TXN_MAX_BRANCHES
 					|| b >= (int)t->nr_of_outgoings
-					|| ps->t_rbuf != &t->uac[b].request || txn->br[b].gw < 0)
+					|| ps->t_rbuf != &t->uac[b].request)
 				break;
-			gwf_gw_flight_add(txn->br[b].gw, &txn->br[b].fl, &txn->br[b].heard);
+			gwf_claim_store(&txn->br[b].fl.sent, 1);
 			break;
 		case TMCB_RESPONSE_IN:
 			b = _gwf_txn_tmb->t_gett_branch();

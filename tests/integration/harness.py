@@ -446,21 +446,6 @@ class CallerThread(threading.Thread):
         self.res = run_caller(*self.args, **self.kw)
 
 
-def call_outcomes(res):
-    """[(time the INVITE was sent, final code or None)] of each call of a
-    CallerResult, in call order."""
-    order, sent, final = [], {}, {}
-    for m in res.msgs:
-        if m.direction == "sent" and m.method == "INVITE" \
-                and m.call_id not in sent:
-            order.append(m.call_id)
-            sent[m.call_id] = m.time
-        elif m.direction == "received" and not m.is_request \
-                and m.cseq_method == "INVITE" and m.code >= 200:
-            final.setdefault(m.call_id, m.code)
-    return [(sent[c], final.get(c)) for c in order]
-
-
 def answer_times(res):
     """[(time the INVITE was sent, final code or None, ms from the INVITE
     to its final reply or None)] of each call of a CallerResult, in call
@@ -481,6 +466,12 @@ def answer_times(res):
         out.append((sent[c], code,
                     None if t is None else (t - sent[c]) * 1000.0))
     return out
+
+
+def call_outcomes(res):
+    """[(time the INVITE was sent, final code or None)] of each call of a
+    CallerResult, in call order."""
+    return [(sent, code) for sent, code, _ in answer_times(res)]
 
 
 # ---------------------------------------------------------------- kamailio

@@ -101,17 +101,16 @@ def test_a_gateway_that_sent_100_is_not_rescued(run, proxy):
     assert "rescued" not in k.log()
 
 
-def test_eject_rpc_moves_calls_in_flight_at_once(run, proxy):
-    """Silence detection off, so only the operator ejects: calls stuck on a
-    silent primary (fr_timer 30 s) go to the backup the moment
-    gwfailover.eject runs."""
+def eject_with_calls_in_flight(run, proxy, calls, **params):
+    """<calls> calls stuck on a silent primary (fr_timer 30 s, silence
+    detection off: only the operator ejects), then gwfailover.eject of it.
+    Returns (proxy, primary, backup, the caller's result, eject time)."""
     primary = harness.Gateway(run, "primary", "uas_silent.xml")
     backup = harness.Gateway(run, "backup", "uas_200.xml")
     k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
               FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
-              FAILURE_BODY=FAILOVER,
-              MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=0))
-    calls = 10
+              FAILURE_BODY=FAILOVER, MOD_PARAMS=modparams(silence_ms=0,
+                                                          **params))
     caller = harness.CallerThread(run, k, calls, 10, timeout=90)
     caller.start()
     harness.wait_until(lambda: len(primary.invites()) == calls, 10,
@@ -125,6 +124,15 @@ def test_eject_rpc_moves_calls_in_flight_at_once(run, proxy):
     res = caller.res
     assert res is not None and res.rc == 0, res and res.output
     assert res.finals() == [200] * calls
+    return k, primary, backup, res, t_eject
+
+
+def test_eject_rpc_moves_calls_in_flight_at_once(run, proxy):
+    """Calls stuck on a silent primary go to the backup the moment
+    gwfailover.eject runs."""
+    calls = 10
+    k, primary, backup, res, t_eject = eject_with_calls_in_flight(
+        run, proxy, calls, delay_base_ms=0)
     # answered within a moment of the eject, not 30 s after being sent
     for sent, code, ms in harness.answer_times(res):
         assert sent + ms / 1000.0 < t_eject + 1.0, (sent, ms, t_eject)
@@ -141,27 +149,10 @@ def test_rescued_call_waits_for_its_delay_then_fails_over(run, proxy):
     """A rescue goes through the normal failover path: with a delay
     configured the rescued call is suspended for it, then re-forwarded by
     the resume process."""
-    primary = harness.Gateway(run, "primary", "uas_silent.xml")
-    backup = harness.Gateway(run, "backup", "uas_200.xml")
-    delay = 400
-    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
-              FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
-              FAILURE_BODY=FAILOVER,
-              MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=delay,
-                                   delay_min_ms=delay, delay_max_ms=delay,
-                                   jitter="none"))
-    calls = 5
-    caller = harness.CallerThread(run, k, calls, 10, timeout=90)
-    caller.start()
-    harness.wait_until(lambda: len(primary.invites()) == calls, 10,
-                       what="every call to reach the primary")
-    time.sleep(0.3)
-    t_eject = time.time()
-    k.rpc("gwfailover.eject", primary.uri, "60")
-    caller.join(60)
-    res = caller.res
-    assert res is not None and res.rc == 0, res and res.output
-    assert res.finals() == [200] * calls
+    calls, delay = 5, 400
+    k, primary, backup, res, t_eject = eject_with_calls_in_flight(
+        run, proxy, calls, delay_base_ms=delay, delay_min_ms=delay,
+        delay_max_ms=delay, jitter="none")
     for sent, code, ms in harness.answer_times(res):
         done = sent + ms / 1000.0
         assert t_eject + delay / 1000.0 - 0.05 <= done, (done, t_eject)

@@ -25,6 +25,7 @@ static void setup_nodes(gwf_flight_node_t *nodes, int n)
 		nodes[i].tlabel = 200u + (uint32_t)i;
 		nodes[i].branch = (uint16_t)i;
 		nodes[i].sent_ms = 1000u + (uint64_t)i;
+		nodes[i].sent = 1;
 	}
 }
 
@@ -93,24 +94,25 @@ static void test_take_oldest_first_in_rounds(void **state)
 	for(i = 0; i < N; i++)
 		gwf_flight_push(&l, &nodes[i]);
 	gwf_flight_unlink(&l, &nodes[1]); /* answered meanwhile */
-	assert_int_equal(gwf_flight_take(&l, out, 3, UINT64_MAX), 3);
+	assert_int_equal(gwf_flight_take(&l, out, 3), 3);
 	assert_int_equal(out[0].tindex, 100);
 	assert_int_equal(out[0].tlabel, 200);
 	assert_int_equal(out[1].branch, 2);
 	assert_int_equal(out[2].branch, 3);
 	assert_int_equal(nodes[0].linked, 0);
 	check_list(&l, nodes, (int[]){4, 5, 6, 7}, 4);
-	assert_int_equal(gwf_flight_take(&l, out, 3, UINT64_MAX), 3);
-	assert_int_equal(gwf_flight_take(&l, out, 3, UINT64_MAX), 1);
+	assert_int_equal(gwf_flight_take(&l, out, 3), 3);
+	assert_int_equal(gwf_flight_take(&l, out, 3), 1);
 	assert_int_equal(out[0].branch, 7);
-	assert_int_equal(gwf_flight_take(&l, out, 3, UINT64_MAX), 0);
+	assert_int_equal(gwf_flight_take(&l, out, 3), 0);
 	assert_int_equal(l.n, 0);
 	assert_null(l.head);
 }
 
-/* Nodes are listed just before their INVITE is sent: a walk takes only
- * those old enough, and leaves the younger ones for the next walk. */
-static void test_take_only_old_enough(void **state)
+/* Nodes are listed when the branch is forwarded, before tm sends the
+ * INVITE: a walk takes only the sent ones, in order, and leaves the
+ * others for a later walk. */
+static void test_take_only_sent(void **state)
 {
 	gwf_flight_node_t nodes[N];
 	gwf_flight_t l = {NULL, NULL, 0};
@@ -118,15 +120,22 @@ static void test_take_only_old_enough(void **state)
 	int i;
 
 	(void)state;
-	setup_nodes(nodes, N); /* sent at 1000 + i */
+	setup_nodes(nodes, N);
 	for(i = 0; i < N; i++)
 		gwf_flight_push(&l, &nodes[i]);
-	assert_int_equal(gwf_flight_take(&l, out, N, 999), 0);
-	assert_int_equal(gwf_flight_take(&l, out, N, 1002), 3);
-	assert_int_equal(out[2].branch, 2);
-	check_list(&l, nodes, (int[]){3, 4, 5, 6, 7}, 5);
-	assert_int_equal(gwf_flight_take(&l, out, N, 1007), 5);
-	assert_int_equal(l.n, 0);
+	nodes[0].sent = nodes[3].sent = nodes[7].sent = 0;
+	assert_int_equal(gwf_flight_take(&l, out, 2), 2);
+	assert_int_equal(out[0].branch, 1);
+	assert_int_equal(out[1].branch, 2);
+	assert_int_equal(gwf_flight_take(&l, out, N), 3);
+	assert_int_equal(out[0].branch, 4);
+	assert_int_equal(out[2].branch, 6);
+	check_list(&l, nodes, (int[]){0, 3, 7}, 3);
+	assert_int_equal(gwf_flight_take(&l, out, N), 0);
+	nodes[3].sent = 1;
+	assert_int_equal(gwf_flight_take(&l, out, N), 1);
+	assert_int_equal(out[0].branch, 3);
+	check_list(&l, nodes, (int[]){0, 7}, 2);
 }
 
 static void test_oldest_trial(void **state)
@@ -152,6 +161,8 @@ static void test_oldest_trial(void **state)
 	assert_ptr_equal(gwf_flight_oldest_trial(&l, 8), &nodes[3]);
 	nodes[3].judged = 1;
 	assert_ptr_equal(gwf_flight_oldest_trial(&l, 8), &nodes[4]);
+	nodes[4].sent = 0; /* not on the wire yet: not judged */
+	assert_null(gwf_flight_oldest_trial(&l, 8));
 }
 
 int main(void)
@@ -159,7 +170,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_push_and_unlink_anywhere),
 			cmocka_unit_test(test_take_oldest_first_in_rounds),
-			cmocka_unit_test(test_take_only_old_enough),
+			cmocka_unit_test(test_take_only_sent),
 			cmocka_unit_test(test_oldest_trial),
 	};
 
