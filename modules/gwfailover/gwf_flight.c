@@ -54,6 +54,19 @@ static int gwf_flight_sent(const gwf_flight_node_t *node)
 	return __atomic_load_n(&node->sent, __ATOMIC_ACQUIRE) != 0;
 }
 
+/* Did a reply come for <node>? Set without the list's lock. */
+static int gwf_flight_heard(const gwf_flight_node_t *node)
+{
+	return node->heard != NULL
+		   && __atomic_load_n(node->heard, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* May a walk act on <node>: sent, and no reply yet? */
+static int gwf_flight_live(const gwf_flight_node_t *node)
+{
+	return gwf_flight_sent(node) && !gwf_flight_heard(node);
+}
+
 unsigned gwf_flight_take(gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max)
 {
 	gwf_flight_node_t *node, *next;
@@ -61,7 +74,7 @@ unsigned gwf_flight_take(gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max)
 
 	for(node = l->head; k < max && node != NULL; node = next) {
 		next = node->next;
-		if(!gwf_flight_sent(node))
+		if(!gwf_flight_live(node))
 			continue;
 		out[k].tindex = node->tindex;
 		out[k].tlabel = node->tlabel;
@@ -80,7 +93,28 @@ gwf_flight_node_t *gwf_flight_oldest_trial(
 	if(trial == 0)
 		return NULL;
 	for(node = l->head; node != NULL; node = node->next)
-		if(node->trial == trial && !node->judged && gwf_flight_sent(node))
+		if(node->trial == trial && !node->judged && gwf_flight_live(node))
 			return node;
 	return NULL;
+}
+
+unsigned gwf_flight_sweep(
+		gwf_flight_t *l, void (*learn)(void *arg, uint32_t ms), void *arg)
+{
+	gwf_flight_node_t *node, *next;
+	unsigned k = 0;
+	int32_t ms;
+
+	for(node = l->head; node != NULL; node = next) {
+		next = node->next;
+		if(!gwf_flight_heard(node))
+			continue;
+		/* acquire above: the sample was stored before the flag */
+		ms = __atomic_load_n(&node->sample_ms, __ATOMIC_RELAXED);
+		if(ms >= 0 && learn != NULL)
+			learn(arg, (uint32_t)ms);
+		gwf_flight_unlink(l, node);
+		k++;
+	}
+	return k;
 }

@@ -764,21 +764,28 @@ void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node)
 	gwf_gw_after(idx, &t);
 }
 
-void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms)
+void gwf_gw_heard(int idx)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 
 	/* Unlocked pre-check: under load another call's reply has often
 	 * cleared the count already. A stale read only delays the reset to
 	 * the next reply. */
-	if(gw == NULL
-			|| (sample_ms < 0 && (node == NULL || !gwf_claimed(&node->linked))
-					&& (_gwf_cfg.silence.ms == 0
-							|| *(volatile uint32_t *)&gw->sil.unheard == 0)))
+	if(gw == NULL || _gwf_cfg.silence.ms == 0
+			|| *(volatile uint32_t *)&gw->sil.unheard == 0)
 		return;
 	lock_get(_gwf_gw_lock);
-	if(node != NULL)
-		gwf_gw_flight_unlink_locked(gw, node);
+	gwf_silence_heard(&gw->sil);
+	lock_release(_gwf_gw_lock);
+}
+
+void gwf_gw_heard_late(int idx, int64_t sample_ms)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	if(gw == NULL)
+		return;
+	lock_get(_gwf_gw_lock);
 	if(_gwf_cfg.silence.ms != 0)
 		gwf_silence_heard(&gw->sil);
 	if(sample_ms >= 0)
@@ -933,24 +940,40 @@ static void gwf_gw_trial_silent_locked(
  * closed gateways silent for their timeout are ejected without waiting
  * for the next INVITE to them (a quiet trunk, the last calls before an
  * outage), and unanswered trial calls are judged. */
+/* gwf_flight_sweep() learner: a first-reply latency of gateway <arg>.
+ * (expects the table lock) */
+static void gwf_gw_learn_locked(void *arg, uint32_t ms)
+{
+	gwf_rtt_sample(&((gwf_gw_t *)arg)->rtt, &_gwf_cfg.rtt, ms);
+}
+
 static void gwf_gw_flight_scan(uint64_t now)
 {
 	gwf_trans_t t;
 	gwf_gw_t *gw;
-	uint32_t i;
+	uint32_t i, swept;
 
 	for(i = 0; i < _gwf_gw_table->count; i++) {
 		gw = &_gwf_gw_table->entries[i];
 		/* unlocked pre-check; a stale read only delays to the next tick */
 		if(*(volatile uint32_t *)&gw->fl.n == 0
-				&& (*(volatile uint32_t *)&gw->sil.unheard
-						< _gwf_cfg.silence.invites))
+				&& (_gwf_cfg.silence.ms == 0
+						|| *(volatile uint32_t *)&gw->sil.unheard
+								   < _gwf_cfg.silence.invites))
 			continue;
 		t = (gwf_trans_t)GWF_TRANS_NONE;
 		lock_get(_gwf_gw_lock);
-		if(!gw->removed && gw->brk.state == GWF_BRK_CLOSED)
+		/* the answered calls leave, their latencies learnt: one lock
+		 * hold for all of them instead of one per reply */
+		swept = gwf_flight_sweep(&gw->fl, gwf_gw_learn_locked, gw);
+		_gwf_gw_table->in_flight -= swept < _gwf_gw_table->in_flight
+											? swept
+											: _gwf_gw_table->in_flight;
+		if(_gwf_cfg.silence.ms != 0 && !gw->removed
+				&& gw->brk.state == GWF_BRK_CLOSED)
 			gwf_gw_silent_locked(gw, now, &t);
-		else if(!gw->removed && gw->brk.state == GWF_BRK_HALF_OPEN)
+		else if(_gwf_cfg.silence.ms != 0 && !gw->removed
+				&& gw->brk.state == GWF_BRK_HALF_OPEN)
 			gwf_gw_trial_silent_locked(gw, now, &t);
 		lock_release(_gwf_gw_lock);
 		gwf_gw_after((int)i, &t);
@@ -1356,7 +1379,8 @@ uint64_t gwf_gw_next_due(void)
 	 * from the workers when the first INVITE goes out would cost every
 	 * call on a quiet proxy a context switch. A rescue that has calls
 	 * left comes back on it too. */
-	if((_gwf_cfg.silence.ms != 0 || _gwf_gw_table->rescues_due > 0)
+	if((_gwf_cfg.silence.ms != 0 || _gwf_gw_table->in_flight > 0
+			   || _gwf_gw_table->rescues_due > 0)
 			&& _gwf_next_scan_ms < due)
 		due = _gwf_next_scan_ms;
 	lock_release(_gwf_gw_lock);
@@ -1410,8 +1434,7 @@ void gwf_gw_timer(uint64_t now_ms)
 	lock_release(_gwf_gw_lock);
 	if(now_ms >= _gwf_next_scan_ms) {
 		_gwf_next_scan_ms = now_ms + GWF_SILENCE_TICK_MS;
-		if(_gwf_cfg.silence.ms != 0)
-			gwf_gw_flight_scan(now_ms);
+		gwf_gw_flight_scan(now_ms);
 	}
 	for(i = 0; i < retests; i++)
 		gwf_stat_inc(GWF_ST_PANIC_RETESTS);

@@ -48,12 +48,16 @@ int gwf_gw_acquire(int idx, uint32_t *trial);
 void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node);
 
 /* The first reply (any code, 100 included) of a branch came from slot
- * <idx>: the gateway is not silent; <node> (NULL: none) leaves its flight
- * list; <sample_ms> (>= 0; -1: none) is an unambiguous first-reply
- * latency for its learnt timeout. A late reply of a rescued branch
- * (<node> NULL: it left the list when rescued) shows the gateway alive
- * too, and gives its sample. */
-void gwf_gw_heard(int idx, gwf_flight_node_t *node, int64_t sample_ms);
+ * <idx>: the gateway is not silent. The branch's node stays on the
+ * flight list, marked heard by its owner, until the resume process's
+ * next sweep, which also learns its latency. */
+void gwf_gw_heard(int idx);
+
+/* The first reply of a branch rescued from slot <idx> came after all:
+ * the gateway is alive, and <sample_ms> (>= 0; -1: none) is its latency
+ * to learn from (a slow gateway teaches its timeout even when it was
+ * ejected). */
+void gwf_gw_heard_late(int idx, int64_t sample_ms);
 
 /* The transaction of <node> is freed: it leaves the flight list of slot
  * <idx> if it is still on it. Cheap when it is not. */

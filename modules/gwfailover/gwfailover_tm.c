@@ -545,8 +545,9 @@ static int gwf_failover_run(sip_msg_t *msg)
 	if(idx < 0)
 		idx = gwf_gw_lookup(set, &uri);
 	/* The branch is over: no longer in flight to its gateway (else it
-	 * would leave the list only when tm frees the transaction) */
-	if(b < GWF_TXN_MAX_BRANCHES && txn->br[b].gw >= 0)
+	 * would leave the list only when tm frees the transaction; a heard
+	 * one leaves with the next sweep) */
+	if(b < GWF_TXN_MAX_BRANCHES && txn->br[b].gw >= 0 && !gwf_txn_heard(txn, b))
 		gwf_gw_flight_drop(txn->br[b].gw, &txn->br[b].fl);
 	/* No reply at all before fr_timer: the gateway's learnt silence
 	 * timeout backs off (a rescue backed it off when it ejected). */

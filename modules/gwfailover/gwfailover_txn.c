@@ -134,6 +134,8 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	br->fl.tlabel = t->label;
 	br->fl.branch = (uint16_t)b;
 	br->fl.outcome = &br->done;
+	br->fl.heard = &br->heard;
+	br->fl.sample_ms = -1;
 	/* set before the send, so a first reply always finds it */
 	br->fl.sent_ms = gwf_now_ms();
 	/* the node goes on the gateway's list in the same lock round as the
@@ -204,13 +206,17 @@ static void gwf_txn_first_reply(struct cell *t, gwf_txn_t *txn, int b)
 {
 	gwf_txn_branch_t *br = &txn->br[b];
 	uint8_t h = __atomic_load_n(&br->heard, __ATOMIC_ACQUIRE);
+	int64_t sample;
 
 	if(h == GWF_HEARD || h == GWF_HEARD_LATE)
 		return; /* the common case after the first reply: one read */
+	sample = gwf_txn_sample(t, txn, b);
+	/* before the claim that publishes it: the sweep reads it after */
+	__atomic_store_n(&br->fl.sample_ms, (int32_t)sample, __ATOMIC_RELAXED);
 	if(gwf_claim_cas(&br->heard, GWF_HEARD_NONE, GWF_HEARD))
-		gwf_gw_heard(br->gw, &br->fl, gwf_txn_sample(t, txn, b));
+		gwf_gw_heard(br->gw);
 	else if(gwf_claim_cas(&br->heard, GWF_HEARD_RESCUED, GWF_HEARD_LATE))
-		gwf_gw_heard(br->gw, NULL, gwf_txn_sample(t, txn, b));
+		gwf_gw_heard_late(br->gw, sample);
 }
 
 static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)

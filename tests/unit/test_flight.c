@@ -15,6 +15,8 @@
 
 #define N 8
 
+static uint8_t heard[N]; /* the owners' "a reply came" flags */
+
 static void setup_nodes(gwf_flight_node_t *nodes, int n)
 {
 	int i;
@@ -26,6 +28,9 @@ static void setup_nodes(gwf_flight_node_t *nodes, int n)
 		nodes[i].branch = (uint16_t)i;
 		nodes[i].sent_ms = 1000u + (uint64_t)i;
 		nodes[i].sent = 1;
+		nodes[i].sample_ms = -1;
+		heard[i] = 0;
+		nodes[i].heard = &heard[i];
 	}
 }
 
@@ -165,6 +170,51 @@ static void test_oldest_trial(void **state)
 	assert_null(gwf_flight_oldest_trial(&l, 8));
 }
 
+static uint32_t learnt[N];
+static int nlearnt;
+
+static void learn(void *arg, uint32_t ms)
+{
+	(void)arg;
+	learnt[nlearnt++] = ms;
+}
+
+/* A reply only sets its owner's flag: heard nodes are skipped by every
+ * walk and swept off in one batch, their samples learnt. */
+static void test_heard_nodes_are_skipped_then_swept(void **state)
+{
+	gwf_flight_node_t nodes[N];
+	gwf_flight_t l = {NULL, NULL, 0};
+	gwf_flight_ref_t out[N];
+	int i;
+
+	(void)state;
+	setup_nodes(nodes, N);
+	for(i = 0; i < N; i++)
+		gwf_flight_push(&l, &nodes[i]);
+	nodes[1].trial = nodes[2].trial = 9;
+	heard[1] = 1; /* the trial's reply came */
+	nodes[1].sample_ms = 120;
+	heard[4] = 1; /* no sample: ambiguous (Karn) */
+	heard[6] = 1;
+	nodes[6].sample_ms = 0;
+	assert_ptr_equal(gwf_flight_oldest_trial(&l, 9), &nodes[2]);
+	nlearnt = 0;
+	assert_int_equal(gwf_flight_sweep(&l, learn, NULL), 3);
+	assert_int_equal(nlearnt, 2);
+	assert_int_equal(learnt[0], 120);
+	assert_int_equal(learnt[1], 0);
+	check_list(&l, nodes, (int[]){0, 2, 3, 5, 7}, 5);
+	assert_int_equal(gwf_flight_sweep(&l, learn, NULL), 0);
+	/* heard between sweeps: a rescue does not take it */
+	heard[3] = 1;
+	assert_int_equal(gwf_flight_take(&l, out, N), 4);
+	assert_int_equal(out[2].branch, 5);
+	check_list(&l, nodes, (int[]){3}, 1);
+	nodes[3].heard = NULL; /* an owner that never hears: never swept */
+	assert_int_equal(gwf_flight_sweep(&l, NULL, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -172,6 +222,7 @@ int main(void)
 			cmocka_unit_test(test_take_oldest_first_in_rounds),
 			cmocka_unit_test(test_take_only_sent),
 			cmocka_unit_test(test_oldest_trial),
+			cmocka_unit_test(test_heard_nodes_are_skipped_then_swept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
