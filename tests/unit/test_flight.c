@@ -34,6 +34,16 @@ static void setup_nodes(gwf_flight_node_t *nodes, int n)
 	}
 }
 
+/* N nodes, all on <l> in order. */
+static void setup_listed(gwf_flight_node_t *nodes, gwf_flight_t *l)
+{
+	int i;
+
+	setup_nodes(nodes, N);
+	for(i = 0; i < N; i++)
+		gwf_flight_push(l, &nodes[i]);
+}
+
 /* Walk <l> both ways and check it holds exactly <want> (indexes into
  * <nodes>), oldest first. */
 static void check_list(const gwf_flight_t *l, const gwf_flight_node_t *nodes,
@@ -92,12 +102,9 @@ static void test_take_oldest_first_in_rounds(void **state)
 	gwf_flight_node_t nodes[N];
 	gwf_flight_t l = {NULL, NULL, 0};
 	gwf_flight_ref_t out[3];
-	int i;
 
 	(void)state;
-	setup_nodes(nodes, N);
-	for(i = 0; i < N; i++)
-		gwf_flight_push(&l, &nodes[i]);
+	setup_listed(nodes, &l);
 	gwf_flight_unlink(&l, &nodes[1]); /* answered meanwhile */
 	assert_int_equal(gwf_flight_take(&l, out, 3), 3);
 	assert_int_equal(out[0].tindex, 100);
@@ -122,12 +129,9 @@ static void test_take_only_sent(void **state)
 	gwf_flight_node_t nodes[N];
 	gwf_flight_t l = {NULL, NULL, 0};
 	gwf_flight_ref_t out[N];
-	int i;
 
 	(void)state;
-	setup_nodes(nodes, N);
-	for(i = 0; i < N; i++)
-		gwf_flight_push(&l, &nodes[i]);
+	setup_listed(nodes, &l);
 	nodes[0].sent = nodes[3].sent = nodes[7].sent = 0;
 	assert_int_equal(gwf_flight_take(&l, out, 2), 2);
 	assert_int_equal(out[0].branch, 1);
@@ -186,12 +190,9 @@ static void test_heard_nodes_are_skipped_then_swept(void **state)
 	gwf_flight_node_t nodes[N];
 	gwf_flight_t l = {NULL, NULL, 0};
 	gwf_flight_ref_t out[N];
-	int i;
 
 	(void)state;
-	setup_nodes(nodes, N);
-	for(i = 0; i < N; i++)
-		gwf_flight_push(&l, &nodes[i]);
+	setup_listed(nodes, &l);
 	nodes[1].trial = nodes[2].trial = 9;
 	heard[1] = 1; /* the trial's reply came */
 	nodes[1].sample_ms = 120;
