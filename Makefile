@@ -10,6 +10,8 @@
 #                 KAMAILIO_VERSION=5.6 or 6.0 tests one
 #   make demo     deps + build + run the failover demo on loopback
 #   make bench    deps + build + benchmarks, rewrites docs/benchmarks.md
+#   make fuzz     deps + every libFuzzer target for FUZZ_SECONDS (60) each
+#                 (docs/testing.md); `make test` runs them 3 s each
 #   make format   reformat C sources;  make format-check  verify them
 
 SHELL := /bin/bash
@@ -45,10 +47,12 @@ KAMAILIO_SRC ?= $(BUILD_DIR)/kamailio-$(KAM_VERSION)
 SRC_VERSION = $(shell sed -n 's/^\(VERSION\|PATCHLEVEL\|SUBLEVEL\) *= *\([0-9]*\).*/\2/p' $(KAMAILIO_SRC)/src/Makefile.defs 2>/dev/null | paste -sd.)
 MODULES_DIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$')" 2>/dev/null)
 
-C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] bench/*.[ch])
+C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+	tests/fuzz/kamstub/core/*.h bench/*.[ch])
 
 .PHONY: all module deps check-src install deb test unit-test asan-test \
-	integration-test demo bench format format-check clean distclean
+	integration-test fuzz fuzz-smoke demo bench format format-check clean \
+	distclean
 
 all: module
 
@@ -106,8 +110,23 @@ asan-test:
 integration-test: module
 	@cd tests && $(PYTHON) -m pytest -p no:cacheprovider integration
 
-# The checks of the pure core once, the integration suite (real Kamailio,
-# real sipp) against each series in TEST_VERSIONS.
+# libFuzzer targets of the parsers (tests/fuzz/, clang from `make deps`):
+# each runs FUZZ_SECONDS from a scratch copy of its seed corpus in
+# build/fuzz/; a finding fails and prints the file that reproduces it.
+# FUZZ_TARGETS= picks some. fuzz-smoke (`make test`) runs each for
+# FUZZ_SMOKE_SECONDS (3): they keep building and passing.
+FUZZ_MAKE = $(MAKE) --no-print-directory -C tests/fuzz -j2 \
+	KAMAILIO_SRC=$(KAMAILIO_SRC) FUZZ_WORK=$(BUILD_DIR)/fuzz
+
+fuzz: deps
+	@$(FUZZ_MAKE) run
+
+fuzz-smoke:
+	@$(FUZZ_MAKE) smoke
+
+# The checks of the pure core once (unit tests plain, under ASan/UBSan and
+# valgrind, the fuzz smoke), the integration suite (real Kamailio, real
+# sipp) against each series in TEST_VERSIONS.
 test:
 	@for v in $(TEST_VERSIONS); do \
 		$(MAKE) --no-print-directory deps KAMAILIO_VERSION=$$v || exit 1; done
@@ -115,6 +134,7 @@ test:
 	@$(MAKE) --no-print-directory unit-test
 	@$(MAKE) --no-print-directory asan-test
 	@$(MAKE) --no-print-directory -C tests/unit valgrind
+	@$(MAKE) --no-print-directory fuzz-smoke
 	@for v in $(TEST_VERSIONS); do \
 		echo "== integration tests against Kamailio $$v"; \
 		$(MAKE) --no-print-directory integration-test KAMAILIO_VERSION=$$v \
@@ -139,6 +159,7 @@ format-check:
 clean:
 	-@$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src clean 2>/dev/null
 	-@$(MAKE) --no-print-directory -C tests/unit clean 2>/dev/null
+	-@$(MAKE) --no-print-directory -C tests/fuzz clean 2>/dev/null
 	rm -rf tests/logs
 
 distclean: clean

@@ -8,7 +8,9 @@ BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
 PKGS=(kamailio kamailio-extra-modules kamailio-lua-modules
 	sip-tester libcurl4-openssl-dev libssl-dev libcmocka-dev python3-pytest
 	clang-format build-essential pkg-config dpkg-dev bison flex
-	valgrind curl python3)
+	valgrind curl python3
+	# make fuzz: clang with libFuzzer and the sanitizer runtimes
+	clang libclang-rt-dev)
 # shellcheck source=apt-lib.sh
 . "$(dirname "$0")/apt-lib.sh"
 mapfile -t missing < <(apt_missing "${PKGS[@]}")

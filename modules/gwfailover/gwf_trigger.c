@@ -100,7 +100,8 @@ int gwf_trigger_format(unsigned mask, char *buf, size_t size)
 		}
 		n += (size_t)r;
 	}
-	if(n == 0)
-		snprintf(buf, size, "none");
-	return (int)strlen(buf);
+	/* "none" whole or not at all: cut, it would read as another word */
+	if(n == 0 && size > strlen("none"))
+		n = (size_t)snprintf(buf, size, "none");
+	return (int)n;
 }

@@ -39,8 +39,8 @@ int gwf_trigger_parse(
 		const char *s, size_t len, unsigned *mask, gwf_err_t *err);
 
 /* Write the names in <mask> separated by commas ("none" when empty) into
- * <buf> of <size>. Returns the length written (whole names
- * only, cut to fit). */
+ * <buf> of <size>, NUL-terminated. Returns the length written (whole
+ * names only, cut to fit: "" if not even the first fits). */
 int gwf_trigger_format(unsigned mask, char *buf, size_t size);
 
 #endif

@@ -22,6 +22,7 @@
 #include "core/mem/mem.h"
 #include "core/rpc.h"
 
+#include "gwf_arg.h"
 #include "gwfailover.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_dsrpc.h"
@@ -62,34 +63,13 @@ static int gwf_rpc_args(
 	return -1;
 }
 
-/* Strict decimal integer in <lo>..<hi>: optional '-', digits, nothing
- * else. Returns 0, or -1 if <s> is not one. */
+/* Strict decimal integer in <lo>..<hi> (gwf_arg_int()). Returns 0, or -1
+ * if <s> is not one. */
 static int gwf_rpc_int(const str *s, long lo, long hi, long *out)
 {
-	long long v = 0;
-	int i = 0, neg = 0;
-
-	if(s->len <= 0 || s->len > 20)
+	if(s->len <= 0)
 		return -1;
-	if(s->s[0] == '-') {
-		neg = 1;
-		i = 1;
-	}
-	if(i >= s->len)
-		return -1;
-	for(; i < s->len; i++) {
-		if(s->s[i] < '0' || s->s[i] > '9')
-			return -1;
-		v = v * 10 + (s->s[i] - '0');
-		if(v > (long long)INT_MAX + 1)
-			return -1; /* no overflow: out of every range we accept */
-	}
-	if(neg)
-		v = -v;
-	if(v < lo || v > hi)
-		return -1;
-	*out = (long)v;
-	return 0;
+	return gwf_arg_int(s->s, (size_t)s->len, lo, hi, out);
 }
 
 /* Printable excerpt of an argument for a fault message. */

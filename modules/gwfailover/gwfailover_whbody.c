@@ -9,6 +9,7 @@
  */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@
 #include "core/dprint.h"
 #include "core/utils/srjson.h"
 
+#include "gwf_utf8.h"
 #include "gwfailover_whbody.h"
 
 const char *gwf_wh_event_name(const gwf_event_t *ev)
@@ -82,6 +84,30 @@ static void gwf_wh_time(uint64_t wall_ms, char *buf, size_t size)
 			tm.tm_sec, (unsigned)(wall_ms % 1000u));
 }
 
+/* Add text <s> as member <name> of <obj>. JSON text must be UTF-8, and a
+ * gateway URI, a reason or the node name may hold any bytes: srjson
+ * escapes quotes and control characters but copies the rest, so each byte
+ * that is not well-formed UTF-8 becomes U+FFFD first. Returns 0, or -1
+ * out of memory. */
+static int gwf_wh_add_text(
+		srjson_doc_t *doc, srjson_t *obj, const char *name, const char *s)
+{
+	size_t room = GWF_UTF8_ROOM(strlen(s));
+	srjson_t *item;
+	char *text;
+
+	text = malloc(room);
+	if(text == NULL)
+		return -1;
+	gwf_utf8_clean(s, text, room);
+	item = srjson_CreateString(doc, text);
+	free(text);
+	if(item == NULL)
+		return -1;
+	srjson_AddItemToObject(doc, obj, name, item);
+	return 0;
+}
+
 char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 		uint32_t suppressed)
 {
@@ -104,26 +130,31 @@ char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 	gateway_event = !gwf_wh_set_event(ev->kind);
 
 	srjson_AddStringToObject(doc, root, "event", gwf_wh_event_name(ev));
-	srjson_AddStringToObject(doc, root, "id", id);
+	if(gwf_wh_add_text(doc, root, "id", id) < 0)
+		goto nomem;
 	srjson_AddStringToObject(doc, root, "time", when);
-	srjson_AddStringToObject(doc, root, "node", node);
+	if(gwf_wh_add_text(doc, root, "node", node) < 0)
+		goto nomem;
 	srjson_AddNumberToObject(doc, root, "set", ev->set_id);
 	if(!gateway_event) {
 		srjson_AddNumberToObject(doc, root, "gateways", ev->set_gateways);
 		srjson_AddNumberToObject(doc, root, "healthy", ev->set_healthy);
 		if(ev->kind == GWF_EV_SET_PANIC) {
 			/* the gateway whose ejection was refused, and why */
-			srjson_AddStringToObject(doc, root, "gateway", ev->uri);
-			srjson_AddStringToObject(doc, root, "reason", ev->reason);
+			if(gwf_wh_add_text(doc, root, "gateway", ev->uri) < 0
+					|| gwf_wh_add_text(doc, root, "reason", ev->reason) < 0)
+				goto nomem;
 		} else if(ev->kind == GWF_EV_SET_CALM) {
 			srjson_AddNumberToObject(doc, root, "refused", ev->refused);
 		}
 	} else {
-		srjson_AddStringToObject(doc, root, "gateway", ev->uri);
+		if(gwf_wh_add_text(doc, root, "gateway", ev->uri) < 0)
+			goto nomem;
 		srjson_AddStringToObject(doc, root, "state", gwf_wh_new_state(ev));
 		srjson_AddStringToObject(
 				doc, root, "previous_state", gwf_brk_state_name(ev->prev));
-		srjson_AddStringToObject(doc, root, "reason", ev->reason);
+		if(gwf_wh_add_text(doc, root, "reason", ev->reason) < 0)
+			goto nomem;
 		srjson_AddItemToObject(doc, root, "manual",
 				srjson_CreateBool(
 						doc, ev->why == GWF_WHY_MANUAL_EJECT
@@ -151,6 +182,9 @@ char *gwf_wh_body(const gwf_event_t *ev, const char *id, const char *node,
 	out = srjson_PrintUnformatted(doc, root);
 	if(out == NULL)
 		LM_ERR("cannot print the JSON body\n");
+	goto done;
+nomem:
+	LM_ERR("out of memory for the JSON body\n");
 done:
 	srjson_DeleteDoc(doc);
 	return out;

@@ -74,6 +74,14 @@ static void test_names_and_format(void **state)
 	/* cut to fit, NUL-terminated */
 	gwf_trigger_format(GWF_TRIG_ALL, buf, 12);
 	assert_string_equal(buf, "threshold");
+	/* "none" whole or not at all: a cut "no" is not a list (found by
+	 * fuzz_trigger) */
+	assert_int_equal(gwf_trigger_format(0, buf, 4), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(gwf_trigger_format(0, buf, 5), 4);
+	assert_string_equal(buf, "none");
+	assert_int_equal(gwf_trigger_format(GWF_TRIG_ALL, buf, 5), 0);
+	assert_string_equal(buf, "");
 }
 
 int main(void)
