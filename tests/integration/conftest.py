@@ -25,8 +25,12 @@ def pytest_report_header(config):
         version = out.splitlines()[0].replace("version: ", "")
     except (OSError, IndexError, subprocess.SubprocessError):
         version = "not runnable"
-    return ["kamailio under test: %s (%s, modules from %s)"
-            % (version, harness.KAMAILIO, harness.stock_module_dir())]
+    lines = ["kamailio under test: %s (%s, modules from %s)"
+             % (version, harness.KAMAILIO, harness.stock_module_dir())]
+    if harness.SANITIZE:
+        lines.append("GWF_SANITIZE: gwfailover.so under ASan and UBSan, "
+                     "runtime %s preloaded" % harness.asan_runtime())
+    return lines
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
