@@ -126,7 +126,7 @@ integration-test: module
 # The integration suite with the module built with ASan and UBSan, their
 # runtime preloaded into each Kamailio (GWF_SANITIZE=1, see harness.py); a
 # sanitizer report in any Kamailio process fails the test that produced it.
-# Not part of `make test` (about 8 minutes per Kamailio on 2 cores). The
+# Not part of `make test` (about 6 minutes per Kamailio on 2 cores). The
 # module is left built with the sanitizers: the next plain `make` rebuilds it.
 asan-integration:
 	@for v in $(TEST_VERSIONS); do \
