@@ -9,6 +9,10 @@
 #                 package) and 6.0 (built from source into build/);
 #                 KAMAILIO_VERSION=5.6 or 6.0 tests one
 #   make demo     deps + build + run the failover demo on loopback
+#   make module SANITIZE=1   the module with AddressSanitizer and UBSan
+#   make asan-integration    build that way, run the integration suite with
+#                 the sanitizer runtime preloaded into Kamailio (per
+#                 KAMAILIO_VERSION like make test; PYTEST_ARGS= narrows it)
 #   make bench    deps + build + benchmarks, rewrites docs/benchmarks.md
 #   make fuzz     deps + every libFuzzer target for FUZZ_SECONDS (60) each
 #                 (docs/testing.md); `make test` runs them 3 s each
@@ -47,12 +51,21 @@ KAMAILIO_SRC ?= $(BUILD_DIR)/kamailio-$(KAM_VERSION)
 SRC_VERSION = $(shell sed -n 's/^\(VERSION\|PATCHLEVEL\|SUBLEVEL\) *= *\([0-9]*\).*/\2/p' $(KAMAILIO_SRC)/src/Makefile.defs 2>/dev/null | paste -sd.)
 MODULES_DIR ?= $(shell dirname "$$(dpkg -L kamailio 2>/dev/null | grep '/modules/tm.so$$')" 2>/dev/null)
 
+# SANITIZE=1: build the module with -fsanitize=address,undefined
+# (docs/testing.md, "Sanitizers"). Empty or 0: a normal build.
+SANITIZE ?=
+ifneq ($(filter-out 0 1,$(SANITIZE)),)
+$(error SANITIZE=$(SANITIZE): expected 1, or 0/empty for a normal build)
+endif
+SAN := $(filter 1,$(SANITIZE))
+PYTEST_ARGS ?=
+
 C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
 	tests/fuzz/kamstub/core/*.h bench/*.[ch])
 
 .PHONY: all module deps check-src install deb test unit-test asan-test \
-	integration-test fuzz fuzz-smoke demo bench format format-check clean \
-	distclean
+	integration-test asan-integration asan-integration-one fuzz fuzz-smoke \
+	demo bench format format-check clean distclean
 
 all: module
 
@@ -76,14 +89,17 @@ check-src:
 	@if [ ! -f "$(KAMAILIO_SRC)/src/config.mak" ]; then \
 		echo "error: $(KAMAILIO_SRC) is not configured; run 'make -C $(KAMAILIO_SRC) cfg'" >&2; exit 1; fi
 
-# Objects built against another Kamailio version are cleaned first: the core
-# refuses a module built from other sources.
+# Objects built against another Kamailio version, or with the sanitizers
+# when they are not wanted (or the other way round), are cleaned first: the
+# core refuses a module built from other sources, and a sanitizer build
+# loads only with its runtime preloaded. The stamp names both.
 BUILT_FOR := $(MOD_DIR)/.built-for
+BUILD_STAMP := $(KAMAILIO_SRC)$(if $(SAN), SANITIZE=1)
 module: check-src
-	@if [ "$$(cat $(BUILT_FOR) 2>/dev/null)" != "$(KAMAILIO_SRC)" ]; then \
+	@if [ "$$(cat $(BUILT_FOR) 2>/dev/null)" != "$(BUILD_STAMP)" ]; then \
 		$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src clean >/dev/null 2>&1; \
-		echo "$(KAMAILIO_SRC)" > $(BUILT_FOR); fi
-	@$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src
+		echo "$(BUILD_STAMP)" > $(BUILT_FOR); fi
+	@$(MAKE) --no-print-directory -C $(MOD_DIR) COREPATH=$(KAMAILIO_SRC)/src SANITIZE=$(SAN)
 
 install: module
 	@if [ -n "$(KAMAILIO_VERSION)" ] && [ "$(KAMAILIO_VERSION)" != 5.6 ] \
@@ -123,6 +139,25 @@ fuzz: deps
 
 fuzz-smoke:
 	@$(FUZZ_MAKE) smoke
+
+# The integration suite with the module built with ASan and UBSan, their
+# runtime preloaded into each Kamailio (GWF_SANITIZE=1, see harness.py); a
+# sanitizer report in any Kamailio process fails the test that produced it.
+# Not part of `make test` (about 6 minutes per Kamailio on 2 cores). The
+# module is left built with the sanitizers: the next plain `make` rebuilds it.
+asan-integration:
+	@for v in $(TEST_VERSIONS); do \
+		echo "== integration tests under ASan/UBSan against Kamailio $$v"; \
+		$(MAKE) --no-print-directory asan-integration-one \
+			KAMAILIO_VERSION=$$v SANITIZE=1 || exit 1; done
+
+# One series (KAMAILIO_VERSION set, so the variables 6.0 exports are set).
+asan-integration-one: module
+	@start=$$(date +%s); rc=0; \
+	(cd tests && GWF_SANITIZE=1 $(PYTHON) -m pytest -p no:cacheprovider \
+		$(PYTEST_ARGS) integration) || rc=$$?; \
+	echo "== ASan/UBSan integration run against Kamailio $(KAMAILIO_VERSION): $$(( $$(date +%s) - start )) s"; \
+	exit $$rc
 
 # The checks of the pure core once (unit tests plain, under ASan/UBSan and
 # valgrind, the fuzz smoke), the integration suite (real Kamailio, real

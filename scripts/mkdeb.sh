@@ -23,6 +23,11 @@ kamver=$(dpkg-query -W -f='${Version}' kamailio 2>/dev/null) ||
 # The module must have been built from that version's source.
 built_for=$(cat "$top/modules/gwfailover/.built-for" 2>/dev/null || true)
 case "$built_for" in
+*" SANITIZE=1")
+	echo "mkdeb: gwfailover.so is a sanitizer build (make module SANITIZE=1)," \
+		"not for a package: run 'make module' first" >&2
+	exit 1
+	;;
 */kamailio-"${kamver%%-*}") ;;
 *)
 	echo "mkdeb: gwfailover.so was built for '${built_for:-?}', not the" \

@@ -166,9 +166,20 @@ static int gwf_rpc_int_cmp(const void *a, const void *b)
 	return x < y ? -1 : (x > y);
 }
 
+static void gwf_rpc_learn_dest(int set, str *uri, const char *flags, void *arg)
+{
+	gwf_gw_lookup(set, uri); /* list every carrier, even before traffic */
+}
+
 /* The table slot of <uri> in <set> (<set> -1: whichever single set has
  * it), learning it from the dispatcher if traffic has not yet. Returns the
- * slot, or -1 (fault sent). */
+ * slot, or -1 (fault sent).
+ * Every destination of the dispatcher is learnt first, as for
+ * gwfailover.list: the resume process learns them only at start and once a
+ * second, and a set must count all its gateways before an eject or a
+ * restore judges it (an ejection just after a start or a reload that added
+ * the set would otherwise report the set down while it has healthy
+ * gateways the table does not know yet). */
 static int gwf_rpc_resolve(rpc_t *rpc, void *ctx, str *uri, int set)
 {
 	gwf_rpc_match_t m;
@@ -177,6 +188,7 @@ static int gwf_rpc_resolve(rpc_t *rpc, void *ctx, str *uri, int set)
 	unsigned i;
 	int idx, len, k;
 
+	gwf_ds_walk(gwf_rpc_learn_dest, NULL);
 	if(set >= 0 && (idx = gwf_gw_find_existing(set, uri)) >= 0)
 		return idx;
 	memset(&m, 0, sizeof(m));
@@ -333,11 +345,6 @@ typedef struct gwf_rpc_list
 	unsigned nslots;	 /* slots <seen> has a bit for */
 	unsigned char *seen; /* bit per table slot already collected */
 } gwf_rpc_list_t;
-
-static void gwf_rpc_learn_dest(int set, str *uri, const char *flags, void *arg)
-{
-	gwf_gw_lookup(set, uri); /* list every carrier, even before traffic */
-}
 
 static void gwf_rpc_collect(
 		gwf_rpc_list_t *l, int set, int idx, const char *flags)

@@ -25,8 +25,12 @@ def pytest_report_header(config):
         version = out.splitlines()[0].replace("version: ", "")
     except (OSError, IndexError, subprocess.SubprocessError):
         version = "not runnable"
-    return ["kamailio under test: %s (%s, modules from %s)"
-            % (version, harness.KAMAILIO, harness.stock_module_dir())]
+    lines = ["kamailio under test: %s (%s, modules from %s)"
+             % (version, harness.KAMAILIO, harness.stock_module_dir())]
+    if harness.SANITIZE:
+        lines.append("GWF_SANITIZE: gwfailover.so under ASan and UBSan, "
+                     "runtime %s preloaded" % harness.asan_runtime())
+    return lines
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -42,6 +46,17 @@ BAD_LOG = ("CRITICAL:", "BUG:", "signal 11", "Segmentation", "core dumped",
            "could not allocate shared memory", "no picked branch")
 
 
+# A sanitizer report in a Kamailio log (GWF_SANITIZE=1): UBSan's go there,
+# ASan's to files of their own (sanitizer_reports), to stderr only if those
+# cannot be written. "ERROR: AddressSanitizer: ..." (also SEGV, ABRT, ...),
+# "WARNING: AddressSanitizer ..." (e.g. a failed allocation), the
+# "AddressSanitizer:DEADLYSIGNAL" ASan prints to stderr even then, and
+# UBSan's "<file>:<line>:<col>: runtime error: ...".
+SANITIZER_LINE = re.compile(r"(ERROR|WARNING): (Address|Leak|Undefined"
+                            r"Behavior)Sanitizer|AddressSanitizer:DEADLYSIGNAL"
+                            r"|:\d+:\d+: runtime error: ")
+
+
 # A known core message of a Kamailio with TCP enabled while it shuts down:
 # tcp_main finds the unix socket of a process that already exited closed,
 # once per such process. Not a fault of the module; tolerated only in the
@@ -50,10 +65,39 @@ TCP_SHUTDOWN_LINE = re.compile(
     r"CRITICAL: <core> \[core/pass_fd\.c:\d+\]: receive_fd\(\): EOF on \d+\s*$")
 
 
+def sanitizer_reports(r):
+    """(GWF_SANITIZE) "<file>: <first line of the report>" for each
+    non-empty sanitizer log file (sanitizer.<pid>) in the run
+    directory of Run r, whichever Kamailio wrote it (also one that was
+    expected not to start)."""
+    out = []
+    try:
+        names = sorted(os.listdir(r.dir))
+    except OSError:
+        return out
+    for name in names:
+        if not re.match(r"sanitizer\.\d+$", name):
+            continue
+        path = os.path.join(r.dir, name)
+        with open(path, errors="replace") as f:
+            text = f.read()
+        if not text.strip():
+            continue
+        lines = text.splitlines()
+        first = next((line for line in lines if SANITIZER_LINE.search(line)),
+                     lines[0])
+        out.append("%s: %s" % (path, first.strip()))
+    return out
+
+
 def bad_log_lines(r):
     """BAD_LOG lines in the logs of the Kamailios of Run r that were
-    expected to start."""
-    bad = []
+    expected to start, sanitizer reports in any of them, and the sanitizer
+    log files of the run (sanitizer_reports)."""
+    bad = sanitizer_reports(r)
+    for k in getattr(r, "kamailios", []):
+        bad += [line for line in k.log().splitlines()
+                if SANITIZER_LINE.search(line)]
     for k in getattr(r, "kamailios", []):
         if not k.expect_start:
             continue

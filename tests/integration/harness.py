@@ -42,6 +42,103 @@ def stock_module_dir():
     raise RuntimeError("cannot find the kamailio modules directory")
 
 
+# ---------------------------------------------------------------- sanitizers
+#
+# GWF_SANITIZE=1 (make asan-integration): the module is built with
+# -fsanitize=address,undefined (make module SANITIZE=1) and every Kamailio
+# runs with the ASan runtime preloaded (it must come first in the library
+# list; the packaged kamailio is not instrumented, so only the module's
+# code is checked, plus the libc calls any code makes on malloc'd memory).
+# The UBSan runtime comes in as the module's own dependency. ASan's reports
+# go to <run dir>/sanitizer.<pid>, UBSan's to Kamailio's stderr (its log,
+# kamailio.out: with both runtimes loaded, gcc 12's UBSan does not follow
+# its log_path); the run fixture fails the test on either
+# (conftest.bad_log_lines). See docs/testing.md, "Sanitizers".
+SANITIZE = os.environ.get("GWF_SANITIZE", "") not in ("", "0")
+
+
+def module_is_sanitized(path=MODULE_SO):
+    """True if the .so was built with ASan (it needs __asan_init)."""
+    with open(path, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def asan_runtime():
+    """Path of the ASan runtime of the compiler that built the module:
+    $GWF_ASAN_LIB, else what gcc names (libasan.so, a link to the
+    versioned library)."""
+    lib = os.environ.get("GWF_ASAN_LIB")
+    if not lib:
+        lib = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                             capture_output=True, text=True,
+                             check=True).stdout.strip()
+    lib = os.path.realpath(lib)
+    if not os.path.isfile(lib):
+        raise RuntimeError("GWF_SANITIZE=1 but no ASan runtime at %s "
+                           "(gcc's libasan; set GWF_ASAN_LIB)" % lib)
+    return lib
+
+
+# ASan: a memory error stops the process (halt_on_error=1, also the only
+# choice without -fsanitize-recover=address: after a bad access its state
+# is not to be trusted); it exits (abort_on_error=0) rather than dumping a
+# core of the shadow memory. Leak detection is off: Kamailio never frees
+# what its processes hold at exit (its own and its libraries' mallocs), so
+# every one of its dozen processes would report at each shutdown, slowly
+# (LeakSanitizer stops the process to scan it) and about nothing of ours:
+# the module's memory is pkg and shm, Kamailio's own pools, which
+# LeakSanitizer does not see. handle_abort=1 prints a stack trace for an
+# abort() too, e.g. q_malloc's on an overwritten fragment mark.
+ASAN_OPTIONS = ["detect_leaks=0", "halt_on_error=1", "abort_on_error=0",
+                "handle_abort=1", "disable_coredump=1"]
+# UBSan: report and go on (every finding of a test is in its log, and the
+# test fails on the first one anyway), with a stack trace.
+UBSAN_OPTIONS = ["print_stacktrace=1", "halt_on_error=0"]
+
+
+def sanitizer_env(run_dir):
+    """Environment of a Kamailio under GWF_SANITIZE: ours, plus the ASan
+    runtime preloaded and the sanitizers logging into run_dir/sanitizer.<pid>
+    (both runtimes share the report file: the path is the same for both so
+    that whichever sets it last does not move it). ASAN_OPTIONS or
+    UBSAN_OPTIONS already set are appended (their values win)."""
+    if ":" in run_dir:
+        raise RuntimeError("a sanitizer log_path cannot contain ':': %s"
+                           % run_dir)
+    env = dict(os.environ)
+    env["LD_PRELOAD"] = " ".join(
+        [asan_runtime()] + ([env["LD_PRELOAD"]] if env.get("LD_PRELOAD")
+                            else []))
+    env["ASAN_OPTIONS"] = ":".join(
+        ASAN_OPTIONS + ["log_path=" + os.path.join(run_dir, "sanitizer")]
+        + ([env["ASAN_OPTIONS"]] if env.get("ASAN_OPTIONS") else []))
+    env["UBSAN_OPTIONS"] = ":".join(
+        UBSAN_OPTIONS + ["log_path=" + os.path.join(run_dir, "sanitizer")]
+        + ([env["UBSAN_OPTIONS"]] if env.get("UBSAN_OPTIONS") else []))
+    return env
+
+
+_module_checked = False
+
+
+def check_module_build():
+    """The module must match GWF_SANITIZE: a sanitizer build does not load
+    without its runtime preloaded, and a plain build under GWF_SANITIZE
+    would check nothing while the run looks like a sanitizer run."""
+    global _module_checked
+    if _module_checked or not os.path.exists(MODULE_SO):
+        return
+    built = module_is_sanitized()
+    if SANITIZE and not built:
+        raise RuntimeError("GWF_SANITIZE=1 but %s is not a sanitizer build: "
+                           "make module SANITIZE=1" % MODULE_SO)
+    if built and not SANITIZE:
+        raise RuntimeError("%s is a sanitizer build (SANITIZE=1): run the "
+                           "suite with GWF_SANITIZE=1 (make asan-integration)"
+                           " or rebuild it with make module" % MODULE_SO)
+    _module_checked = True
+
+
 # Ports: each run of the suite takes a block chosen from its PID, and each
 # test takes ports from it in order, checking that they are free, so tests
 # never collide with each other and rarely with anything else.
@@ -510,7 +607,17 @@ class Kamailio:
         for d in defines:
             argv += ["-A", d]
         argv += list(self.extra_argv)
-        self.proc = self.run.spawn(name, argv)
+        env = None
+        check_module_build()
+        if SANITIZE:
+            env = sanitizer_env(self.run.dir)
+            # Kamailio's q_malloc (the default for both pools), named so that
+            # a change of default cannot silently drop its checks of the
+            # pkg and shm fragments, which ASan does not see (see
+            # docs/testing.md); a test that chose a manager keeps it.
+            if "-x" not in argv and "-X" not in argv:
+                argv += ["-x", "qm", "-X", "qm"]
+        self.proc = self.run.spawn(name, argv, env=env)
         self.expect_start = expect_start
         if not hasattr(self.run, "kamailios"):
             self.run.kamailios = []

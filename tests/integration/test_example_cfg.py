@@ -276,7 +276,10 @@ def test_example_cfg_posts_gateway_ejected_webhook(run, secret, node):
         if node is not None:
             defines["NODE_NAME"] = '"%s"' % node
         primary, backup, k = start_failover_setup(run, threshold, **defines)
-        assert "gwfailover webhook" in k.rpc("core.psx")
+        # The ctl process answers as soon as it runs; the main process
+        # may still be forking the module's processes.
+        harness.wait_until(lambda: "gwfailover webhook" in k.rpc("core.psx"),
+                           5, what="the webhook process to be listed")
         assert lis.requests == []  # no state change yet, nothing posted
 
         place_calls(run, k, primary, backup, calls, threshold)

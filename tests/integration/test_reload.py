@@ -197,6 +197,43 @@ def test_reload_dropping_the_last_healthy_gateway_downs_the_set(
     assert k.rpc_value("gwfailover.eject", a)["state"] == "open"
 
 
+def test_eject_before_the_sweep_knows_the_whole_set(run, proxy, listen):
+    # The resume process learns the dispatcher's destinations at start and
+    # then once a second. An operator who ejects a gateway before that (at
+    # once after a start, or after a reload that added its set) must not
+    # see its set reported down while the set still has healthy gateways:
+    # gwfailover.eject learns every destination first, as gwfailover.list
+    # does. (Found by the ASan run of the suite, whose slower start let
+    # test_webhook's first ejection come before the first sweep.)
+    lis = listen()
+    a = [uri_nobody() for _ in range(3)]
+    b = [uri_nobody() for _ in range(3)]
+    k = proxy([(1, u, 10) for u in a],
+              MOD_PARAMS="\n".join([RELOAD_ANYTIME, modparams(
+                  webhook_url=lis.url("/e"), node_name=NODE)]))
+    assert k.rpc_value("gwfailover.eject", a[0], 1)["state"] == "open"
+    # A reload adds set 2; one of its gateways is ejected at once, long
+    # before the next sweep (one second at most).
+    reload(run, k, [(1, u, 10) for u in a] + [(2, u, 10) for u in b])
+    assert k.rpc_value("gwfailover.eject", b[0], 2)["state"] == "open"
+    lis.wait_requests(2, 5)
+    time.sleep(1.5)  # a sweep or more: any set event is posted by now
+    # (The reload made A0 active in the dispatcher again, which the module
+    # takes as a sign of life: half-open, see above.)
+    sets = [(e["event"], e["set"], e["gateways"], e["healthy"])
+            for e in map(parse_event, lis.requests)
+            if e["event"].startswith("set_")]
+    assert sets == [], sets
+    assert events(lis)[:2] == ["gateway_manual_eject"] * 2
+    # Ejecting the other two of set 2 does take it down, with its three
+    # gateways counted.
+    for uri in b[1:]:
+        k.rpc("gwfailover.eject", uri, 2)
+    req = posted(lis, "set_down")
+    ev = parse_event(req)
+    assert (ev["set"], ev["gateways"], ev["healthy"]) == (2, 3, 0), ev
+
+
 def test_removed_ejected_gateway_never_goes_half_open(run, proxy, listen):
     lis = listen()
     a, b = uri_nobody(), uri_nobody()
