@@ -118,3 +118,13 @@ unsigned gwf_flight_sweep(
 	}
 	return k;
 }
+
+uint32_t gwf_flight_unheard(const gwf_flight_t *l)
+{
+	const gwf_flight_node_t *node;
+	uint32_t n = 0;
+
+	for(node = l->head; node != NULL; node = node->next)
+		n += !gwf_flight_heard(node);
+	return n;
+}

@@ -80,6 +80,10 @@ unsigned gwf_flight_take(gwf_flight_t *l, gwf_flight_ref_t *out, unsigned max);
 unsigned gwf_flight_sweep(
 		gwf_flight_t *l, void (*learn)(void *arg, uint32_t ms), void *arg);
 
+/* Nodes of <l> not heard yet: what is in flight without a reply now
+ * (heard ones wait for the next sweep). */
+uint32_t gwf_flight_unheard(const gwf_flight_t *l);
+
 /* The oldest sent node, not heard, of a trial call holding token <trial>
  * (the breaker's current one: a token of an earlier half-open period is
  * stale) whose silence was not judged yet, or NULL. */

@@ -1180,6 +1180,9 @@ int gwf_gw_snapshot(int idx, gwf_gw_t *out)
 		return -1;
 	lock_get(_gwf_gw_lock);
 	*out = *gw;
+	/* for operators: the INVITEs without a reply, not the answered ones
+	 * still waiting for the next sweep (the copy's list is not walked) */
+	out->fl.n = gwf_flight_unheard(&gw->fl);
 	lock_release(_gwf_gw_lock);
 	return 0;
 }

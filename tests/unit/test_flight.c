@@ -201,7 +201,9 @@ static void test_heard_nodes_are_skipped_then_swept(void **state)
 	nodes[6].sample_ms = 0;
 	assert_ptr_equal(gwf_flight_oldest_trial(&l, 9), &nodes[2]);
 	nlearnt = 0;
+	assert_int_equal(gwf_flight_unheard(&l), N - 3);
 	assert_int_equal(gwf_flight_sweep(&l, learn, NULL), 3);
+	assert_int_equal(gwf_flight_unheard(&l), N - 3);
 	assert_int_equal(nlearnt, 2);
 	assert_int_equal(learnt[0], 120);
 	assert_int_equal(learnt[1], 0);
