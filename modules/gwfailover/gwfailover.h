@@ -34,10 +34,12 @@
  * not after eject_time_s. */
 #define GWF_PANIC_RETEST_MS 1000
 
-/* How often the resume process checks for silent gateways and unanswered
- * trial calls while INVITEs are in flight: the granularity (G of RFC
- * 6298) of the learnt silence timeout. */
-#define GWF_SILENCE_TICK_MS 50
+/* How often Kamailio's core timer process checks for silent gateways and
+ * unanswered trial calls: every tick of that timer (1/16 s), which runs
+ * anyway; GWF_SILENCE_TICK_MS is the same in ms, the granularity (G of
+ * RFC 6298) of the learnt silence timeout. */
+#define GWF_SCAN_TICKS 1
+#define GWF_SILENCE_TICK_MS 62
 
 /* silence_floor_ms by default (lowered to silence_ms if that is shorter):
  * a learnt timeout never goes below it, so a gateway that answers in a

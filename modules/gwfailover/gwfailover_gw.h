@@ -21,6 +21,10 @@ int gwf_gw_init(unsigned max_gw);
 
 /* Allocate the lock that orders dispatcher updates; mod_init only. */
 int gwf_gw_init_sync(void);
+
+/* Start the check of silent gateways and unanswered trial calls on
+ * Kamailio's core timer (mod_init). */
+int gwf_gw_init_scan(void);
 void gwf_gw_destroy_sync(void);
 
 /* Free the table; destroy only. */

@@ -427,7 +427,8 @@ static int mod_init(void)
 		return -1;
 	if(gwf_ds_init() < 0)
 		return -1;
-	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0)
+	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0
+			|| gwf_gw_init_scan() < 0)
 		return -1;
 	return 0;
 }
