@@ -356,12 +356,21 @@ static int gwf_more_specific(const gwf_cls_rule_t *a, const gwf_cls_rule_t *b)
 	return a->retry_after >= b->retry_after;
 }
 
+int gwf_cls_relayable(int code)
+{
+	return code >= 100 && code <= GWF_CLS_CODE_MAX;
+}
+
 gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 {
 	gwf_verdict_t v;
 	const gwf_cls_rule_t *r;
 	int best = -1;
+	int code = f->code;
 	unsigned i;
+
+	if(!f->local_timeout && code > GWF_CLS_CODE_MAX)
+		code = GWF_CLS_CODE_INVALID_AS;
 
 	for(i = 0; i < c->n; i++) {
 		r = &c->rules[i];
@@ -369,7 +378,7 @@ gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 			if(r->kind != (f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT))
 				continue;
 		} else {
-			if(r->kind != GWF_MATCH_CODES || f->code < r->lo || f->code > r->hi)
+			if(r->kind != GWF_MATCH_CODES || code < r->lo || code > r->hi)
 				continue;
 			/* Retry-After: 0 still carries the header. */
 			if(r->retry_after && f->retry_after_s < 0)

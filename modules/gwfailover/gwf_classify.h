@@ -82,6 +82,16 @@ void gwf_cls_init(gwf_cls_t *c, int with_defaults);
  * Returns 0 on success, -1 on error. */
 int gwf_cls_parse(gwf_cls_t *c, const char *spec, size_t len, gwf_err_t *err);
 
+/* A final reply code beyond SIP's 699: Kamailio's parser takes any three
+ * digits, and broken carrier equipment sends such codes. No caller can use
+ * one, so it is classified as this code from the gateway (by default: fail
+ * over, counted), and never relayed (gwf_cls_relayable()). */
+#define GWF_CLS_CODE_MAX 699
+#define GWF_CLS_CODE_INVALID_AS 500
+
+/* May final reply code <code> go to the caller as it is? (100-699) */
+int gwf_cls_relayable(int code);
+
 /* Classify one failure. Nothing matching yields {STOP, IGNORE, rule -1}: an
  * unknown failure goes upstream and is not held against the gateway. */
 gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f);

@@ -329,12 +329,32 @@ static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
 	if(_gwf_cfg.exhausted_code != 0) {
 		code = _gwf_cfg.exhausted_code;
 		reason = (char *)_gwf_cfg.exhausted_reason;
-	} else if((code == 503 && _gwf_remap_503) || code < 300) {
+	} else if((code == 503 && _gwf_remap_503) || code < 300
+			  || !gwf_cls_relayable(code)) {
 		code = 500;
 		reason = (char *)_gwf_cfg.exhausted_reason;
 	}
 	if(_gwf_tmb.t_reply(msg, (unsigned int)code, reason) < 0)
 		LM_ERR("cannot send the final %d reply\n", code);
+}
+
+/* Would tm relay a final reply no caller can use (a code beyond 699, see
+ * gwf_cls_relayable())? tm relays the best final reply of all branches
+ * when the failure route ends without a reply, and ranks such codes below
+ * every other: only when no branch has another final reply. */
+static int gwf_only_unrelayable(struct cell *t)
+{
+	int b, bad = 0, code;
+
+	for(b = 0; b < (int)t->nr_of_outgoings; b++) {
+		code = (int)t->uac[b].last_received;
+		if(code < 200)
+			continue;
+		if(gwf_cls_relayable(code))
+			return 0;
+		bad = 1;
+	}
+	return bad;
 }
 
 /* ---- failure_route entry ---- */
@@ -589,6 +609,9 @@ static int gwf_failover_run(sip_msg_t *msg)
 			&hn);
 	if(plan.end == GWF_END_STOP) {
 		gwf_end_call(txn, GWF_END_STOP);
+		/* (a stop rule for the code an invalid one is classified as) */
+		if(gwf_only_unrelayable(t))
+			gwf_reply_exhausted(msg, 500, "Server Internal Error");
 		return GWF_RC_STOP;
 	}
 	if(plan.end != GWF_END_NONE) {
@@ -621,6 +644,8 @@ exhausted:
 	 * the 408 that fr_timer would have given instead. */
 	if(_gwf_cfg.exhausted_code != 0 || rescued)
 		gwf_reply_exhausted(msg, 408, "Request Timeout");
+	else if(gwf_only_unrelayable(t))
+		gwf_reply_exhausted(msg, 500, "Server Internal Error");
 	return GWF_RC_EXHAUSTED;
 }
 

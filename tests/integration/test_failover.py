@@ -2,10 +2,17 @@
 
 Every test asserts what each gateway received and what each caller got."""
 
+import os
+import socket
+import sys
+import threading
 import time
 
 import harness
 from conftest import modparams
+
+sys.path.insert(0, os.path.join(harness.TESTS_DIR, "soak"))
+import soak_sip  # noqa: E402
 
 FAILOVER = "gwf_failover();"
 
@@ -151,6 +158,82 @@ def test_retry_after_ejects_at_once_and_recovers_via_trial(run, proxy):
                        what="trial success to restore the primary")
     assert flags_of(k, primary).startswith("A")
     assert len(backup.invites()) == 2
+
+
+class CodeGateway(threading.Thread):
+    """A UDP gateway that answers every INVITE with 100 and then final
+    <code>, any three digits (sipp sends nothing above 699), and counts
+    the INVITEs."""
+
+    def __init__(self, code, reason):
+        super().__init__(daemon=True)
+        self.code, self.reason = code, reason
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.uri = "sip:127.0.0.1:%d" % self.sock.getsockname()[1]
+        self.invites = 0
+        self.halt = threading.Event()
+        self.start()
+
+    def run(self):
+        while not self.halt.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65535)
+            except socket.timeout:
+                continue
+            msg = soak_sip.parse(data)
+            if msg is None or msg.method != "INVITE":
+                continue
+            self.invites += 1
+            self.sock.sendto(soak_sip.reply(msg, 100, "Trying"), addr)
+            self.sock.sendto(soak_sip.reply(msg, self.code, self.reason,
+                                            to_tag="cg%d" % self.invites),
+                             addr)
+
+    def stop(self):
+        self.halt.set()
+        self.join(2)
+        self.sock.close()
+
+
+def test_reply_code_beyond_699_fails_over(run, proxy):
+    """A broken carrier's 999 (Kamailio's parser takes any three digits):
+    classified as a 500 of the gateway, so the call fails over and the
+    fault counts. Found by the soak."""
+    primary = CodeGateway(999, "Broken")
+    try:
+        backup = harness.Gateway(run, "backup", "uas_200.xml")
+        k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+                  FAILURE_BODY=FAILOVER,
+                  MOD_PARAMS=modparams(failure_threshold=100,
+                                       delay_base_ms=0))
+        res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                                 calls=2, rate=5, timeout=20)
+        assert res.rc == 0, res.output
+        assert res.finals() == [200, 200]
+        assert primary.invites == 2
+        assert len(backup.invites()) == 2
+        gw = k.rpc_value("gwfailover.get", primary.uri)
+        assert gw["consecutive_faults"] == 2, gw
+    finally:
+        primary.stop()
+
+
+def test_reply_code_beyond_699_never_reaches_the_caller(run, proxy):
+    """With nowhere left to go, the caller gets a 500, not the 999 tm would
+    relay (no caller can use it)."""
+    primary = CodeGateway(999, "Broken")
+    try:
+        k = proxy([(1, primary.uri, 20)], FAILURE_BODY=FAILOVER,
+                  MOD_PARAMS=modparams(failure_threshold=100,
+                                       delay_base_ms=0))
+        res = harness.run_caller(run, "caller", "uac_expect.xml", k.sip_port,
+                                 calls=2, rate=5, timeout=20, CODE=500)
+        assert res.rc == 0, res.output
+        assert res.finals() == [500, 500]
+    finally:
+        primary.stop()
 
 
 def test_all_gateways_failing_respects_attempt_limit(run, proxy):

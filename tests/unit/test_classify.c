@@ -127,7 +127,14 @@ static void test_defaults_classify(void **state)
 	/* Outside every rule: the fallback verdict. */
 	assert_verdict(&c, reply(200, -1), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
 	assert_verdict(&c, reply(299, -1), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
-	assert_verdict(&c, reply(700, -1), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
+	/* Beyond SIP's 699 (a broken carrier's reply): as a 500 from it. */
+	assert_verdict(&c, reply(700, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 2);
+	assert_verdict(&c, reply(999, 30), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 2);
+	assert_true(gwf_cls_relayable(100));
+	assert_true(gwf_cls_relayable(699));
+	assert_false(gwf_cls_relayable(700));
+	assert_false(gwf_cls_relayable(999));
+	assert_false(gwf_cls_relayable(99));
 }
 
 static void test_init_empty_fallback(void **state)
