@@ -339,22 +339,18 @@ static void gwf_reply_exhausted(sip_msg_t *msg, int code, char *reason)
 }
 
 /* Would tm relay a final reply no caller can use (a code beyond 699, see
- * gwf_cls_relayable())? tm relays the best final reply of all branches
- * when the failure route ends without a reply, and ranks such codes below
- * every other: only when no branch has another final reply. */
-static int gwf_only_unrelayable(struct cell *t)
+ * gwf_cls_relayable())? When the failure route ends without a reply or a
+ * new branch, tm relays the reply of the branch it picked as the best
+ * (t_pick_branch(), whose pick the failure route runs for). It ranks
+ * such codes below the other replies, yet the soak saw it pick a 999 over
+ * the 487 it faked for a rescued branch: its pick is the one to ask. */
+static int gwf_picked_unrelayable(struct cell *t)
 {
-	int b, bad = 0, code;
+	int b = _gwf_tmb.t_get_picked_branch();
 
-	for(b = 0; b < (int)t->nr_of_outgoings; b++) {
-		code = (int)t->uac[b].last_received;
-		if(code < 200)
-			continue;
-		if(gwf_cls_relayable(code))
-			return 0;
-		bad = 1;
-	}
-	return bad;
+	return b >= 0 && b < (int)t->nr_of_outgoings
+		   && t->uac[b].last_received >= 200
+		   && !gwf_cls_relayable((int)t->uac[b].last_received);
 }
 
 /* ---- failure_route entry ---- */
@@ -610,7 +606,7 @@ static int gwf_failover_run(sip_msg_t *msg)
 	if(plan.end == GWF_END_STOP) {
 		gwf_end_call(txn, GWF_END_STOP);
 		/* (a stop rule for the code an invalid one is classified as) */
-		if(gwf_only_unrelayable(t))
+		if(gwf_picked_unrelayable(t))
 			gwf_reply_exhausted(msg, 500, "Server Internal Error");
 		return GWF_RC_STOP;
 	}
@@ -644,7 +640,7 @@ exhausted:
 	 * the 408 that fr_timer would have given instead. */
 	if(_gwf_cfg.exhausted_code != 0 || rescued)
 		gwf_reply_exhausted(msg, 408, "Request Timeout");
-	else if(gwf_only_unrelayable(t))
+	else if(gwf_picked_unrelayable(t))
 		gwf_reply_exhausted(msg, 500, "Server Internal Error");
 	return GWF_RC_EXHAUSTED;
 }

@@ -533,10 +533,10 @@ class CallerThread(threading.Thread):
     look at the proxy while calls are in progress; .res when joined."""
 
     def __init__(self, run, k, calls, rate, name="caller",
-                 scenario="uac_call.xml", timeout=60):
+                 scenario="uac_call.xml", timeout=60, **subst):
         super().__init__(daemon=True)
         self.args = (run, name, scenario, k.sip_port)
-        self.kw = dict(calls=calls, rate=rate, timeout=timeout)
+        self.kw = dict(calls=calls, rate=rate, timeout=timeout, **subst)
         self.res = None
 
     def run(self):

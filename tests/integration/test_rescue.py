@@ -335,3 +335,34 @@ def test_rescue_races_late_replies_and_cancels(run, proxy):
     finally:
         primary.stop()
         backup.stop()
+
+
+def test_rescued_call_ending_on_a_broken_code_gets_500(run, proxy):
+    """A call rescued from the primary (tm fakes 487 on its branch) fails
+    over to a gateway answering 999 and has nowhere left to go: tm would
+    relay the 999, which it ranks above its own faked 487; the caller gets
+    500. Found by the chaos soak (seed 777)."""
+    from test_failover import CodeGateway
+    primary = harness.Gateway(run, "primary", "uas_silent.xml")
+    backup = CodeGateway(999, "Broken")
+    try:
+        k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+                  FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000,
+                  FAILURE_BODY=FAILOVER,
+                  MOD_PARAMS=modparams(silence_ms=0, delay_base_ms=0,
+                                       failure_threshold=100))
+        caller = harness.CallerThread(run, k, 2, 10, scenario="uac_expect.xml",
+                                      timeout=60, CODE=500)
+        caller.start()
+        harness.wait_until(lambda: len(primary.invites()) == 2, 10,
+                           what="both calls to reach the primary")
+        time.sleep(0.3)
+        k.rpc("gwfailover.eject", primary.uri, "60")
+        caller.join(60)
+        res = caller.res
+        assert res is not None and res.rc == 0, res and res.output
+        assert res.finals() == [500, 500]
+        assert backup.invites == 2
+        assert k.gwf_stats()["rescued"] == 2
+    finally:
+        backup.stop()
