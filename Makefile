@@ -16,6 +16,11 @@
 #   make bench    deps + build + benchmarks, rewrites docs/benchmarks.md
 #   make fuzz     deps + every libFuzzer target for FUZZ_SECONDS (60) each
 #                 (docs/testing.md); `make test` runs them 3 s each
+#   make soak     deps + build + the seeded chaos soak (docs/testing.md):
+#                 SOAK_CALLS (10000), SOAK_SEED (random, printed), SOAK_RATE
+#                 (50 calls/s); SANITIZE=1 with the module under ASan/UBSan;
+#                 `make test` runs short ones (1500 calls), a fixed and a
+#                 random seed
 #   make format   reformat C sources;  make format-check  verify them
 
 SHELL := /bin/bash
@@ -65,7 +70,7 @@ C_SOURCES = $(wildcard $(MOD_DIR)/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
 
 .PHONY: all module deps check-src install deb test unit-test asan-test \
 	integration-test asan-integration asan-integration-one fuzz fuzz-smoke \
-	demo bench format format-check clean distclean
+	soak soak-one soak-smoke demo bench format format-check clean distclean
 
 all: module
 
@@ -159,6 +164,26 @@ asan-integration-one: module
 	echo "== ASan/UBSan integration run against Kamailio $(KAMAILIO_VERSION): $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
 
+# The seeded chaos soak (tests/soak/soak.py) against one series
+# (KAMAILIO_VERSION, default 5.6). SOAK_CALLS, SOAK_SEED and SOAK_RATE go
+# through the environment; the seed is printed first and with any failure.
+soak: deps
+	@$(MAKE) --no-print-directory soak-one
+
+soak-one: module
+	@cd tests && $(if $(SAN),GWF_SANITIZE=1) $(PYTHON) soak/soak.py
+
+# `make test`: short soaks, one with a fixed seed (the same timeline every
+# run) against the first series tested, one with a random seed (printed: a
+# failure is replayed with it) against the last. SOAK_SEED= picks the seed
+# of one soak-smoke run (empty: random).
+SOAK_SMOKE_CALLS ?= 1500
+SOAK_SMOKE_RATE ?= 100
+SOAK_FIXED_SEED ?= 20261204
+soak-smoke: module
+	@cd tests && SOAK_CALLS=$(SOAK_SMOKE_CALLS) SOAK_RATE=$(SOAK_SMOKE_RATE) \
+		SOAK_SEED=$(SOAK_SEED) $(PYTHON) soak/soak.py
+
 # The checks of the pure core once (unit tests plain, under ASan/UBSan and
 # valgrind, the fuzz smoke), the integration suite (real Kamailio, real
 # sipp) against each series in TEST_VERSIONS.
@@ -173,7 +198,14 @@ test:
 	@for v in $(TEST_VERSIONS); do \
 		echo "== integration tests against Kamailio $$v"; \
 		$(MAKE) --no-print-directory integration-test KAMAILIO_VERSION=$$v \
-			|| exit 1; done
+			|| exit 1; \
+		seeds="$(SOAK_FIXED_SEED) random"; \
+		[ "$$v" = "$(firstword $(TEST_VERSIONS))" ] || seeds=random; \
+		[ "$$v" = "$(lastword $(TEST_VERSIONS))" ] || seeds=$(SOAK_FIXED_SEED); \
+		for seed in $$seeds; do \
+			echo "== soak ($$seed seed) against Kamailio $$v"; \
+			$(MAKE) --no-print-directory soak-smoke KAMAILIO_VERSION=$$v \
+				SOAK_SEED=$${seed#random} || exit 1; done; done
 
 demo: deps
 	@$(MAKE) --no-print-directory module
