@@ -564,7 +564,7 @@ static int gwf_failover_run(sip_msg_t *msg)
 	 * would leave the list only when tm frees the transaction; a heard
 	 * one leaves with the next sweep) */
 	if(b < GWF_TXN_MAX_BRANCHES && txn->br[b].gw >= 0 && !gwf_txn_heard(txn, b))
-		gwf_gw_flight_drop(txn->br[b].gw, &txn->br[b].fl);
+		gwf_gw_flight_drop(txn->br[b].gw, &txn->fl[b]);
 	/* No reply at all before fr_timer: the gateway's learnt silence
 	 * timeout backs off (a rescue backed it off when it ejected). */
 	if(idx >= 0 && !rescued && f.local_timeout

@@ -8,6 +8,8 @@
  * GNU GPL version 2 or later with the OpenSSL exception.
  */
 
+#include <stddef.h>
+
 #include "core/dprint.h"
 #include "core/mem/shm_mem.h"
 #include "core/ip_addr.h"
@@ -64,7 +66,8 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 		SHM_MEM_ERROR_FMT("transaction state\n");
 		return;
 	}
-	memset(txn, 0, sizeof(*txn));
+	/* not the flight nodes: gwf_txn_forwarded() sets each up */
+	memset(txn, 0, offsetof(gwf_txn_t, fl));
 	txn->call.start_ms = gwf_now_ms();
 	txn->last.delay = -1;
 	txn->last.gw = -1;
@@ -113,10 +116,12 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	uint32_t trial = 0;
 	str uri;
 	gwf_txn_branch_t *br;
+	gwf_flight_node_t *fl;
 
 	if(b >= GWF_TXN_MAX_BRANCHES)
 		return;
 	br = &txn->br[b];
+	fl = &txn->fl[b];
 	/* tm runs this callback before it can still fail to build the branch
 	 * (DNS, no socket, no memory): then the same index comes here again.
 	 * What the first time took goes back: the slot of a trial call, and
@@ -124,20 +129,20 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	if(br->gw >= 0 && br->trial != 0 && gwf_claim(&br->done))
 		gwf_gw_neutral(br->gw, br->trial);
 	if(br->gw >= 0)
-		gwf_gw_flight_drop(br->gw, &br->fl);
+		gwf_gw_flight_drop(br->gw, fl);
 	/* no reply can reach a branch before it is sent */
 	gwf_claim_store(&br->done, 0);
 	gwf_claim_store(&br->rang, 0);
 	gwf_claim_store(&br->heard, GWF_HEARD_NONE);
-	memset(&br->fl, 0, sizeof(br->fl));
-	br->fl.tindex = t->hash_index;
-	br->fl.tlabel = t->label;
-	br->fl.branch = (uint16_t)b;
-	br->fl.outcome = &br->done;
-	br->fl.heard = &br->heard;
-	br->fl.sample_ms = -1;
+	memset(fl, 0, sizeof(*fl));
+	fl->tindex = t->hash_index;
+	fl->tlabel = t->label;
+	fl->branch = (uint16_t)b;
+	fl->outcome = &br->done;
+	fl->heard = &br->heard;
+	fl->sample_ms = -1;
 	/* set before the send, so a first reply always finds it */
-	br->fl.sent_ms = gwf_now_ms();
+	fl->sent_ms = gwf_now_ms();
 	/* the node goes on the gateway's list in the same lock round as the
 	 * rest of the forward's bookkeeping; TMCB_REQUEST_OUT marks it sent */
 	if(_gwf_pending_set) {
@@ -145,10 +150,10 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 		trial = _gwf_pending_trial;
 		gwf_txn_clear_pending();
 		if(gw >= 0)
-			gwf_gw_sent(gw, trial, &br->fl);
+			gwf_gw_sent(gw, trial, fl);
 	} else if(gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
-		gw = gwf_gw_lookup_forward(set, &uri, &trial, &br->fl);
+		gw = gwf_gw_lookup_forward(set, &uri, &trial, fl);
 	}
 	br->gw = gw;
 	br->trial = trial;
@@ -187,7 +192,7 @@ int gwf_txn_heard(gwf_txn_t *txn, int b)
  * the INVITE again); -1 otherwise. */
 static int64_t gwf_txn_sample(struct cell *t, gwf_txn_t *txn, int b)
 {
-	uint64_t now = gwf_now_ms(), sent = txn->br[b].fl.sent_ms;
+	uint64_t now = gwf_now_ms(), sent = txn->fl[b].sent_ms;
 	uint64_t r = now > sent ? now - sent : 0;
 
 	if(r > UINT32_MAX
@@ -212,7 +217,7 @@ static void gwf_txn_first_reply(struct cell *t, gwf_txn_t *txn, int b)
 		return; /* the common case after the first reply: one read */
 	sample = gwf_txn_sample(t, txn, b);
 	/* before the claim that publishes it: the sweep reads it after */
-	__atomic_store_n(&br->fl.sample_ms, (int32_t)sample, __ATOMIC_RELAXED);
+	__atomic_store_n(&txn->fl[b].sample_ms, (int32_t)sample, __ATOMIC_RELAXED);
 	if(gwf_claim_cas(&br->heard, GWF_HEARD_NONE, GWF_HEARD))
 		gwf_gw_heard(br->gw);
 	else if(gwf_claim_cas(&br->heard, GWF_HEARD_RESCUED, GWF_HEARD_LATE))
@@ -238,7 +243,7 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 					|| b >= (int)t->nr_of_outgoings
 					|| ps->t_rbuf != &t->uac[b].request)
 				break;
-			gwf_claim_store(&txn->br[b].fl.sent, 1);
+			gwf_claim_store(&txn->fl[b].sent, 1);
 			break;
 		case TMCB_RESPONSE_IN:
 			b = _gwf_txn_tmb->t_gett_branch();
@@ -283,7 +288,7 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			 * transaction, and our state with it, right after). */
 			for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++) {
 				if(txn->br[i].gw >= 0)
-					gwf_gw_flight_drop(txn->br[i].gw, &txn->br[i].fl);
+					gwf_gw_flight_drop(txn->br[i].gw, &txn->fl[i]);
 				if(txn->br[i].gw >= 0 && txn->br[i].trial != 0
 						&& gwf_claim(&txn->br[i].done))
 					gwf_gw_neutral(txn->br[i].gw, txn->br[i].trial);

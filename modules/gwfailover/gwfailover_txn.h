@@ -37,8 +37,6 @@ typedef struct gwf_txn_branch
 	uint8_t done;	/* outcome recorded (claimed once) */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
 	uint8_t heard;	/* GWF_HEARD_*: first reply or rescue (claimed once) */
-	gwf_flight_node_t fl; /* on the gateway's flight list until its first
-						   * reply, rescue or the end of the transaction */
 } gwf_txn_branch_t;
 
 /* The module's last decision on a call, for $gwf() in later routes. */
@@ -71,6 +69,13 @@ typedef struct gwf_txn
 	uint8_t suspended; /* waiting for its delay (cleared once) */
 	gwf_txn_decision_t last;
 	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
+	/* Branch b's node on its gateway's flight list (until its first
+	 * reply, its rescue or the end of the transaction). Apart from br[]
+	 * and last in the struct: only the branches forwarded to a gateway
+	 * set theirs up, so a new call clears the small br[] alone, not 32
+	 * nodes of cache lines it will mostly never use. Valid only while
+	 * br[b].gw >= 0. */
+	gwf_flight_node_t fl[GWF_TXN_MAX_BRANCHES];
 } gwf_txn_t;
 
 /* Bind tm and register the global TMCB_REQUEST_IN hook. mod_init only.
