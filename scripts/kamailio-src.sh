@@ -91,6 +91,10 @@ echo "kamailio-src: building kamailio $upver (core, ${#MODULES[@]} modules, kamc
 log="$BUILD_DIR/make-$upver.log"
 {
 	make -C "$tree" cfg &&
+		# The parser first, alone: its rule "core/cfg.tab.c core/cfg.tab.h:
+		# core/cfg.y" runs bison once per target under -j, two bisons
+		# writing one header ("unterminated #ifndef" once in a clean CI).
+		make -C "$tree/src" core/cfg.tab.c core/lex.yy.c &&
 		make -C "$tree/src" -j"$(nproc)" kamailio &&
 		for m in "${MODULES[@]}"; do
 			make -C "$tree/src/modules/$m" -j"$(nproc)" || exit 1
