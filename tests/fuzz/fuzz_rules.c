@@ -78,6 +78,8 @@ static int ref_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 {
 	const gwf_cls_rule_t *r, *b;
 	int best = -1;
+	/* a code beyond SIP's range is judged as a 500 of the gateway */
+	int code = f->code > 699 ? 500 : f->code;
 	unsigned i;
 
 	for(i = 0; i < c->n; i++) {
@@ -85,8 +87,8 @@ static int ref_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 		if(f->local_timeout) {
 			if(r->kind != (f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT))
 				continue;
-		} else if(r->kind != GWF_MATCH_CODES || f->code < r->lo
-				  || f->code > r->hi
+		} else if(r->kind != GWF_MATCH_CODES || code < r->lo
+				  || code > r->hi
 				  || (r->retry_after && f->retry_after_s < 0)) {
 			continue;
 		}
