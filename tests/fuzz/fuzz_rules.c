@@ -87,8 +87,7 @@ static int ref_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 		if(f->local_timeout) {
 			if(r->kind != (f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT))
 				continue;
-		} else if(r->kind != GWF_MATCH_CODES || code < r->lo
-				  || code > r->hi
+		} else if(r->kind != GWF_MATCH_CODES || code < r->lo || code > r->hi
 				  || (r->retry_after && f->retry_after_s < 0)) {
 			continue;
 		}
