@@ -960,6 +960,21 @@ static void gwf_gw_flight_scan(uint64_t now)
 	gwf_gw_t *gw;
 	uint32_t i, swept;
 
+	/* A gateway that may be judged silent now: its set must count every
+	 * gateway first (see gwf_gw_may_eject()). Unlocked reads: a stale one
+	 * only walks once too often or waits for the sweep. */
+	if(_gwf_cfg.silence.ms != 0) {
+		for(i = 0; i < _gwf_gw_table->count; i++) {
+			gw = &_gwf_gw_table->entries[i];
+			if(*(volatile uint32_t *)&gw->sil.unheard >= _gwf_cfg.silence.invites
+					&& now >= *(volatile uint64_t *)&gw->sil.first_ms
+							   + _gwf_cfg.rtt.floor_ms) {
+				gwf_gw_learn_all();
+				break;
+			}
+		}
+	}
+
 	for(i = 0; i < _gwf_gw_table->count; i++) {
 		gw = &_gwf_gw_table->entries[i];
 		/* unlocked pre-check; a stale read only delays to the next tick */
@@ -1131,15 +1146,39 @@ void gwf_gw_neutral(int idx, uint32_t trial)
 	gwf_gw_record(idx, trial, GWF_OUT_NEUTRAL);
 }
 
+/* Could a failure of <gw> judged <health> eject it now? Then its set must
+ * count every gateway the dispatcher has (the guard, the set's events):
+ * the resume process learns them at start and once a second, which is too
+ * late for a set a dispatcher.reload has just added. The caller walks the
+ * dispatcher first, holding no lock; ejections are rare, so the walk is
+ * too. (takes the table lock) */
+static int gwf_gw_may_eject(gwf_gw_t *gw, uint32_t trial, gwf_health_t health)
+{
+	int may;
+
+	if(health == GWF_HEALTH_IGNORE)
+		return 0;
+	if(health == GWF_HEALTH_EJECT)
+		return 1;
+	lock_get(_gwf_gw_lock);
+	may = !gw->removed
+		  && gwf_brk_would_open(&gw->brk, &_gwf_cfg.brk, GWF_OUT_FAULT, trial);
+	lock_release(_gwf_gw_lock);
+	return may;
+}
+
 void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 		gwf_health_t health, uint32_t eject_ms)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_trans_t t;
-	uint64_t now = gwf_now_ms();
+	uint64_t now;
 
 	if(gw == NULL)
 		return;
+	if(gwf_gw_may_eject(gw, trial, health))
+		gwf_gw_learn_all();
+	now = gwf_now_ms();
 	lock_get(_gwf_gw_lock);
 	gw->st.last_code = f->code;
 	gw->st.last_fail_ms = now;
@@ -1311,6 +1350,11 @@ static int _gwf_dswalk_warned = 0;		/* resume process only */
 static void gwf_gw_learn_dest(int set, str *uri, const char *flags, void *arg)
 {
 	gwf_gw_find(set, uri, NULL, NULL, flags, NULL);
+}
+
+void gwf_gw_learn_all(void)
+{
+	gwf_ds_walk(gwf_gw_learn_dest, NULL);
 }
 
 /* Say once what a walk that could not read the dispatcher's list means. */

@@ -22,6 +22,10 @@ int gwf_gw_init(unsigned max_gw);
 /* Allocate the lock that orders dispatcher updates; mod_init only. */
 int gwf_gw_init_sync(void);
 
+/* Learn every dispatcher destination into the table (no lock held): at
+ * start, before any worker exists, and before an automatic ejection. */
+void gwf_gw_learn_all(void);
+
 /* Start the check of silent gateways and unanswered trial calls on
  * Kamailio's core timer (mod_init). */
 int gwf_gw_init_scan(void);

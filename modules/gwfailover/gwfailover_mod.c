@@ -435,6 +435,11 @@ static int mod_init(void)
 
 static int child_init(int rank)
 {
+	/* every gateway known before the first call: its set's count decides
+	 * whether a failure may eject it (the resume process refreshes this
+	 * once a second) */
+	if(rank == PROC_INIT)
+		gwf_gw_learn_all();
 	if(gwf_tm_child_init(rank) < 0)
 		return -1;
 	return gwf_wh_child_init(rank);

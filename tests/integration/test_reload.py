@@ -17,6 +17,7 @@ Set events are observed through the webhook (test_webhook's listener and
 checks).
 """
 
+import socket
 import threading
 import time
 
@@ -338,3 +339,44 @@ def test_normal_dispatcher_list_gives_no_reader_warning(run, proxy):
     assert "removed from the dispatcher" not in log
     assert not [line for line in log.splitlines()
                 if "WARNING" in line and "gwfailover" in line], log[-3000:]
+
+
+def test_failure_right_after_a_reload_counts_the_whole_new_set(run, proxy):
+    # A reload gives set 1 two gateways; a call fails on the first with a
+    # Retry-After (an eject rule) long before the resume process's next
+    # sweep (once a second) learns the second. The guard
+    # (max_ejected_percent 99) must count both: the first is ejected, and
+    # the set is not "in panic" as if it had lost its only gateway. (Found
+    # by the ASan run of the suite; a sweep between the reload and the
+    # failure, a few percent of runs, would hide it.)
+    bad = harness.Gateway(run, "bad", "uas_reply.xml", CODE=503,
+                          REASON="Service Unavailable",
+                          EXTRA="Retry-After: 30\r\n")
+    good = harness.Gateway(run, "good", "uas_200.xml")
+    k = proxy([(2, uri_nobody(), 10)], FAILURE_BODY=FAILOVER,
+              MOD_PARAMS="\n".join([RELOAD_ANYTIME,
+                                    modparams(delay_base_ms=0)]))
+    # the INVITE goes out the moment the reload returns (a sipp caller
+    # takes long enough to start that the sweep often comes first)
+    uac = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    uac.bind(("127.0.0.1", 0))
+    uac.settimeout(10)
+    port = uac.getsockname()[1]
+    invite = ("INVITE sip:callee@127.0.0.1 SIP/2.0\r\n"
+              "Via: SIP/2.0/UDP 127.0.0.1:%d;branch=z9hG4bK-reload-1\r\n"
+              "Max-Forwards: 70\r\nFrom: <sip:caller@127.0.0.1>;tag=r1\r\n"
+              "To: <sip:callee@127.0.0.1>\r\nCall-ID: reload-race-1\r\n"
+              "CSeq: 1 INVITE\r\nContact: <sip:caller@127.0.0.1:%d>\r\n"
+              "Content-Length: 0\r\n\r\n" % (port, port)).encode()
+    try:
+        reload(run, k, [(1, bad.uri, 20), (1, good.uri, 10),
+                        (2, uri_nobody(), 10)])
+        uac.sendto(invite, ("127.0.0.1", k.sip_port))
+        code = 0
+        while code < 200:
+            code = int(uac.recv(65535).split(b" ", 2)[1])
+    finally:
+        uac.close()
+    assert code == 200
+    assert "in panic" not in k.log(), k.log()[-3000:]
+    assert get(k, bad.uri, 1)["state"] == "open"
