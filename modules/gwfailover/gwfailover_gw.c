@@ -966,9 +966,10 @@ static void gwf_gw_flight_scan(uint64_t now)
 	if(_gwf_cfg.silence.ms != 0) {
 		for(i = 0; i < _gwf_gw_table->count; i++) {
 			gw = &_gwf_gw_table->entries[i];
-			if(*(volatile uint32_t *)&gw->sil.unheard >= _gwf_cfg.silence.invites
+			if(*(volatile uint32_t *)&gw->sil.unheard
+							>= _gwf_cfg.silence.invites
 					&& now >= *(volatile uint64_t *)&gw->sil.first_ms
-							   + _gwf_cfg.rtt.floor_ms) {
+									   + _gwf_cfg.rtt.floor_ms) {
 				gwf_gw_learn_all();
 				break;
 			}
