@@ -135,9 +135,15 @@ class Runner:
         elif op == "ds_list":
             s.rpc("dispatcher.list")
         elif op == "reload":
-            self.extra_in = not self.extra_in
-            s.ds_list(self.extra_in)
-            s.rpc("dispatcher.reload")
+            want = not self.extra_in
+            s.ds_list(want)
+            res = s.rpc("dispatcher.reload")
+            if isinstance(res, Exception):
+                # refused ("ongoing reload": dispatcher's reload_delta, 5 s
+                # by default): the file goes back to what it has
+                s.ds_list(self.extra_in)
+                return
+            self.extra_in = want
             s.history.reload(s.gws[4].uri, self.extra_in)
             if not self.extra_in:
                 self.manual.discard(s.gws[4].uri)
