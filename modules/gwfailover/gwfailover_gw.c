@@ -959,22 +959,7 @@ static void gwf_gw_flight_scan(uint64_t now)
 	gwf_trans_t t;
 	gwf_gw_t *gw;
 	uint32_t i, swept;
-
-	/* A gateway that may be judged silent now: its set must count every
-	 * gateway first (see gwf_gw_may_eject()). Unlocked reads: a stale one
-	 * only walks once too often or waits for the sweep. */
-	if(_gwf_cfg.silence.ms != 0) {
-		for(i = 0; i < _gwf_gw_table->count; i++) {
-			gw = &_gwf_gw_table->entries[i];
-			if(*(volatile uint32_t *)&gw->sil.unheard
-							>= _gwf_cfg.silence.invites
-					&& now >= *(volatile uint64_t *)&gw->sil.first_ms
-									   + _gwf_cfg.rtt.floor_ms) {
-				gwf_gw_learn_all();
-				break;
-			}
-		}
-	}
+	int walked = 0;
 
 	for(i = 0; i < _gwf_gw_table->count; i++) {
 		gw = &_gwf_gw_table->entries[i];
@@ -984,6 +969,18 @@ static void gwf_gw_flight_scan(uint64_t now)
 						|| *(volatile uint32_t *)&gw->sil.unheard
 								   < _gwf_cfg.silence.invites))
 			continue;
+		/* It may be judged silent now: its set must count every gateway
+		 * first (see gwf_gw_may_eject()); one walk per tick at most. A
+		 * stale unlocked read only walks once too often, or leaves it to
+		 * the sweep. */
+		if(!walked && _gwf_cfg.silence.ms != 0
+				&& *(volatile uint32_t *)&gw->sil.unheard
+						   >= _gwf_cfg.silence.invites
+				&& now >= *(volatile uint64_t *)&gw->sil.first_ms
+								   + _gwf_cfg.rtt.floor_ms) {
+			gwf_gw_learn_all();
+			walked = 1;
+		}
 		t = (gwf_trans_t)GWF_TRANS_NONE;
 		lock_get(_gwf_gw_lock);
 		/* the answered calls leave, their latencies learnt: one lock
@@ -1342,9 +1339,9 @@ void gwf_gw_reset(int idx)
 #define GWF_DS_SWEEP_MS 1000
 #define GWF_SWEEP_CHUNK 256 /* entries judged per hold of the table lock */
 
-static uint64_t _gwf_next_sweep_ms = 0; /* resume process only */
-static uint64_t _gwf_next_scan_ms = 0;	/* resume process only */
-static int _gwf_dswalk_warned = 0;		/* resume process only */
+static uint64_t _gwf_next_sweep_ms = 0;	 /* resume process only */
+static uint64_t _gwf_next_rescue_ms = 0; /* resume process only */
+static int _gwf_dswalk_warned = 0;		 /* resume process only */
 
 /* A destination of the dispatcher's list: learn it (if new) and note that
  * the dispatcher has it. */
@@ -1462,8 +1459,8 @@ uint64_t gwf_gw_next_due(void)
 	due = _gwf_gw_table->next_deadline_ms;
 	/* Silence is judged by the core timer (gwf_gw_flight_scan()); a
 	 * rescue that has calls left comes back on a tick of its own. */
-	if(_gwf_gw_table->rescues_due > 0 && _gwf_next_scan_ms < due)
-		due = _gwf_next_scan_ms;
+	if(_gwf_gw_table->rescues_due > 0 && _gwf_next_rescue_ms < due)
+		due = _gwf_next_rescue_ms;
 	lock_release(_gwf_gw_lock);
 	return due < _gwf_next_sweep_ms ? due : _gwf_next_sweep_ms;
 }
@@ -1513,8 +1510,8 @@ void gwf_gw_timer(uint64_t now_ms)
 				GWF_WHY_TIME_OVER, 0, 0);
 	}
 	lock_release(_gwf_gw_lock);
-	if(now_ms >= _gwf_next_scan_ms)
-		_gwf_next_scan_ms = now_ms + GWF_SILENCE_TICK_MS;
+	if(now_ms >= _gwf_next_rescue_ms)
+		_gwf_next_rescue_ms = now_ms + GWF_SILENCE_TICK_MS;
 	for(i = 0; i < retests; i++)
 		gwf_stat_inc(GWF_ST_PANIC_RETESTS);
 	for(i = 0; i < n; i++)
