@@ -88,22 +88,6 @@ def log(msg):
 
 # ------------------------------------------------------------------ /proc
 
-def group_pids(pgid):
-    """PIDs of every process whose process group is pgid."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == pgid:
-            pids.append(int(d))
-    return sorted(pids)
-
-
 def cpu_of(pids):
     """(stat_s, sched_s): CPU time of the processes, in seconds.
 
@@ -236,7 +220,7 @@ class Proxy:
         self.proc = run.spawn(name, argv)
         harness.wait_until(self._ready, 20, step=0.1,
                            what="kamailio %s to start" % name)
-        self.pids = group_pids(self.proc.pid)
+        self.pids = harness.group_pids(self.proc.pid)
         self.idle_rate = 0.0  # CPU s per s when idle, measured later
 
     def _ready(self):
@@ -260,7 +244,7 @@ class Proxy:
 
     def cpu(self):
         # listed again each time: a process forked late is not missed
-        self.pids = group_pids(self.proc.pid)
+        self.pids = harness.group_pids(self.proc.pid)
         return Cpu(self.pids)
 
     def shm(self):

@@ -166,6 +166,23 @@ def free_udp_port():
     raise RuntimeError("no free UDP port on 127.0.0.1")
 
 
+def group_pids(pgid):
+    """PIDs of every process whose process group is pgid (a Kamailio and
+    all its children)."""
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid:
+            pids.append(int(d))
+    return sorted(pids)
+
+
 def wait_until(pred, timeout, step=0.05, what="condition"):
     """Poll pred() until it is truthy or timeout seconds pass."""
     deadline = time.monotonic() + timeout

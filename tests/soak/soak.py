@@ -70,6 +70,7 @@ class Soak:
         self.listener_answered = 0
         self.timeline = None
         self.history = soak_check.History()
+        self.eject_time_s = EJECT_TIME_S
 
     # ------------------------------------------------------------ set-up
 
@@ -133,7 +134,7 @@ class Soak:
                            what="tm transactions to end")
         time.sleep(1.0)
         shm = self.k.rpc_value("core.shmmem")
-        pids = _group_pids(self.k.proc.pid)
+        pids = harness.group_pids(self.k.proc.pid)
         fds = dict((p, _fd_count(p)) for p in pids)
         names = {}
         for line in self.k.rpc("core.psx").splitlines():
@@ -221,21 +222,6 @@ def _tm_current(k):
     no names for parse_kamcmd)."""
     m = re.search(r"^\s*current:\s*(\d+)", k.rpc("tm.stats"), re.M)
     return int(m.group(1)) if m else -1
-
-
-def _group_pids(pgid):
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid:
-            out.append(int(name))
-    return sorted(out)
 
 
 def _fd_targets(pid):

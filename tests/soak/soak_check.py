@@ -113,7 +113,9 @@ def final_calls(caller):
 def settle(s):
     """Wait until no gateway is ejected unless the timeline explains a
     long ejection (a Retry-After) - at most eject_time_max_s and a bit."""
-    deadline = time.monotonic() + 10 * 2 + 8
+    # eject_time_max_s is ten times eject_time_s (its default), plus a
+    # trial call's time
+    deadline = time.monotonic() + 10 * s.eject_time_s + 8
 
     def open_ones():
         gws = s.k.rpc_value("gwfailover.list")["gateways"]
@@ -156,7 +158,7 @@ def counters(s, stats_before, runner):
     # every INVITE the proxy sent reached a gateway's socket (a dead one's
     # too: its kernel queued them), once per branch
     logged = sum(len(gw.snapshot()) for gw in s.gws)
-    no_gw = sum(1 for c in callers for c in c.order
+    no_gw = sum(1 for caller in callers for c in caller.order
                 if c.final == 503 and (c.final_reason or "") == "No gateway")
     placed = sum(c.started for c in callers)
     first = placed - no_gw
