@@ -534,7 +534,11 @@ def write_doc(path, m, sip_md, sip, core_out, core, wh_out, wh_rc, times,
          "minutes on the machine below). Parts: `/usr/bin/python3 "
          "bench/sip/run.py` (figures 1-4, 6 and 7; `--only 1,7` runs some of "
          "them, `--quick` a short check), `bench/core/run.sh` (figure 5), "
-         "`/usr/bin/python3 bench/webhook_hang.py`.", "",
+         "`/usr/bin/python3 bench/webhook_hang.py`. A change to the "
+         "module's per-call cost is measured against the build before it "
+         "with `bench/sip/run.py --only 1 --ref-so OLD.so`: both builds "
+         "and the floor run side by side in one run (docs/benchmarks-ab.md "
+         "has the method and the runs so far).", "",
          "## Machine", "",
          "| | |", "|---|---|",
          "| CPU | %s |" % m["cpu"],

@@ -64,9 +64,11 @@ OUT_DIR = os.path.join(BENCH, "out")
 LOGS_ROOT = os.path.join(OUT_DIR, "sip")
 
 VARIANT_FILES = {"floor": "floor.cfg", "A": "baseline_a.cfg",
-                 "B": "baseline_b.cfg", "gwf": "gwfailover.cfg"}
+                 "B": "baseline_b.cfg", "gwf": "gwfailover.cfg",
+                 "ref": "gwfailover.cfg"}
 LABEL = {"floor": "floor", "A": "baseline A", "B": "baseline B",
-         "gwf": "gwfailover"}
+         "gwf": "gwfailover", "ref": "gwfailover (--ref-so)"}
+REF_SO = None  # --ref-so: another build of the module, for A/B runs
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 FR_TIMER_MS = 2000     # tm fr_timer, unless a Proxy is given another
@@ -196,7 +198,8 @@ class Proxy:
         self.port = harness.free_udp_port()
         self.gw_ports = [int(uri.rsplit(":", 1)[1]) for uri, _ in gateways]
         self.ctl = run.path(name + ".ctl")
-        self.no_eject = variant == "gwf" and gwf_threshold >= GWF_NO_EJECT
+        gwf_like = variant in ("gwf", "ref")
+        self.no_eject = gwf_like and gwf_threshold >= GWF_NO_EJECT
         ds = run.write(name + ".list", "".join(
             "1 %s 0 %d\n" % (uri, prio) for uri, prio in gateways))
         vfile = run.write(name + "_" + VARIANT_FILES[variant], render(
@@ -207,7 +210,8 @@ class Proxy:
              # overloaded sipp gateway at the top of figure 2's ladder
              # can leave INVITEs unanswered for over a second)
              "GWF_SILENCE_MS": 0 if self.no_eject else 1000,
-             "GWF_SO": harness.MODULE_SO, "GWF_MAX_GATEWAYS": max_gateways}))
+             "GWF_SO": REF_SO if variant == "ref" else harness.MODULE_SO,
+             "GWF_MAX_GATEWAYS": max_gateways}))
         self.cfg = run.write(name + ".cfg", render(
             os.path.join(HERE, "proxy.cfg"),
             {"CHILDREN": CHILDREN, "SIP_PORT": self.port,
@@ -265,7 +269,7 @@ class Proxy:
             return False
 
     def reset_breakers(self):
-        if self.variant == "gwf":
+        if self.variant in ("gwf", "ref"):
             self.rpc("gwfailover.reset", "all")
 
     def gwf_stats(self):
@@ -504,6 +508,9 @@ class Caller:
 GROUPS = (("healthy", ("floor", "A", "B", "gwf")),
           ("failover", ("A", "B", "gwf")),
           ("outage", ("A", "B", "gwf")))
+# --ref-so: the healthy scenario only, floor and the two module builds side
+# by side (an A/B of a change to the module's per-call cost)
+GROUPS_AB = (("healthy", ("floor", "ref", "gwf")),)
 
 
 def fig1_cpu(run, args, res):
@@ -514,6 +521,7 @@ def fig1_cpu(run, args, res):
     differed by up to 10 %, simultaneous ones by about 1 %. Rounds alternate
     the scenarios and rotate the order in which the callers start.
     Returns the Kamailio instances, kept running for figures 2 and 6."""
+    groups = GROUPS_AB if REF_SO else GROUPS
     log("figure 1: starting gateways and proxies")
     ok1 = sipp_gateway(run, "gw_ok1", "gw_ok.xml")
     ok2 = sipp_gateway(run, "gw_ok2", "gw_ok.xml")
@@ -522,7 +530,7 @@ def fig1_cpu(run, args, res):
     failing = [(bad, 20), (ok2, 10)]
 
     P = {}  # (scenario, config) -> Proxy
-    for scen, configs in GROUPS:
+    for scen, configs in groups:
         for v in configs:
             kw = {}
             if scen == "failover":
@@ -598,7 +606,7 @@ def fig1_cpu(run, args, res):
     # few percent of "per-call" cost in profiles (clear_page from
     # shmem_fault) that vanished at steady state.
     log("figure 1: warm-up")
-    for scen, configs in GROUPS:
+    for scen, configs in groups:
         group_run(scen, configs, "warmup", int(rate * max(2.0, 2 * secs)))
     while pending:
         time.sleep(0.1)
@@ -615,7 +623,7 @@ def fig1_cpu(run, args, res):
     for rnd in range(args.rounds):
         log("figure 1: round %d/%d (%d calls at %d/s per configuration "
             "and run)" % (rnd + 1, args.rounds, calls, rate))
-        order = GROUPS[rnd % len(GROUPS):] + GROUPS[:rnd % len(GROUPS)]
+        order = groups[rnd % len(groups):] + groups[:rnd % len(groups)]
         for scen, configs in order:
             r = rnd % len(configs)
             group_run(scen, configs[r:] + configs[:r], "r%d" % rnd, calls)
@@ -639,16 +647,17 @@ def fig1_cpu(run, args, res):
         return [x / y for x, y in zip(a, b) if y > 0]
     out["ratios"] = {}
     out["ratios_no_idle"] = {}
-    for scen, configs in GROUPS:
-        for base in ("floor", "A", "B"):
-            for v in ("gwf", "A", "B"):
+    for scen, configs in groups:
+        for base in ("floor", "A", "B", "ref"):
+            for v in ("gwf", "A", "B", "ref"):
                 if base in configs and v in configs and v != base:
                     name = "%s %s/%s" % (scen, v, base)
                     out["ratios"][name] = ratios(scen, v, base)
                     out["ratios_no_idle"][name] = ratios(scen, v, base,
                                                          samples_marg)
-    out["outage_gwf_stats"] = P[("outage", "gwf")].gwf_stats()
-    out["failover_gwf_stats"] = P[("failover", "gwf")].gwf_stats()
+    if not REF_SO:
+        out["outage_gwf_stats"] = P[("outage", "gwf")].gwf_stats()
+        out["failover_gwf_stats"] = P[("failover", "gwf")].gwf_stats()
     res["fig1"] = out
     return P
 
@@ -1244,9 +1253,35 @@ def fig3_markdown(f):
     return L
 
 
+def markdown_ab(f1):
+    """Figure 1 with --ref-so: the two builds side by side."""
+    c, r, rn = f1["cells"], f1["ratios"], f1["ratios_no_idle"]
+
+    def cell(k):
+        return fmt_range(c[k]["us_per_call"], "%.1f") + " us"
+    return "\n".join([
+        "### A/B: CPU per call, both gateways healthy (%d rounds of %d "
+        "calls at %d/s)" % (f1["rounds"], f1["calls_per_run"], f1["rate"]),
+        "",
+        "- floor %s; reference build %s; this build %s" % (
+            cell("healthy/floor"), cell("healthy/ref"), cell("healthy/gwf")),
+        "- this build / floor %s; reference / floor %s; this build / "
+        "reference %s" % (fmt_ratio(r["healthy gwf/floor"]),
+                          fmt_ratio(r["healthy ref/floor"]),
+                          fmt_ratio(r["healthy gwf/ref"])),
+        "- idle CPU taken out: this build / floor %s; reference / floor %s"
+        % (fmt_ratio(rn["healthy gwf/floor"]),
+           fmt_ratio(rn["healthy ref/floor"])),
+        "- reference: %s" % REF_SO,
+        "- runs with failed calls: %s" % ("; ".join(f1["problems"]) or
+                                          "none"), ""])
+
+
 def markdown(res):
     L = []
     f1 = res.get("fig1")
+    if f1 and REF_SO:
+        return markdown_ab(f1)
     if f1:
         c = f1["cells"]
         r = f1["ratios"]
@@ -1534,6 +1569,9 @@ def main():
     ap.add_argument("--quick", action="store_true",
                     help="short runs, to check that everything works")
     ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--ref-so", default=None,
+                    help="A/B: figure 1's healthy scenario only, this build "
+                    "of gwfailover.so beside the current one (--only 1)")
     ap.add_argument("--rate", type=int, default=200,
                     help="figure 1: calls per second")
     ap.add_argument("--secs", type=float, default=5.0,
@@ -1576,6 +1614,11 @@ def main():
         args.retry_after = 5
         args.timeline_scale = 0.4
     figs = set(x.strip() for x in args.only.split(","))
+    if args.ref_so:
+        global REF_SO
+        REF_SO = os.path.abspath(args.ref_so)
+        if figs != {"1"}:
+            sys.exit("--ref-so goes with --only 1")
     # SIGTERM (e.g. from run_all.py's time limit) unwinds like an error, so
     # the finally blocks stop every process this run started.
     signal.signal(signal.SIGTERM, lambda *a: sys.exit(143))
@@ -1607,7 +1650,8 @@ def main():
             res["bad_log"] = dict((k, v[:5]) for k, v in bad.items() if v)
             # "every call fails over" is only true if the module never
             # ejected the primary of that instance
-            ej = P[("failover", "gwf")].gwf_stats().get("ejections", -1)
+            ej = 0 if REF_SO else \
+                P[("failover", "gwf")].gwf_stats().get("ejections", -1)
             res["failover_gwf_ejections"] = ej
             if ej != 0:
                 res.setdefault("problems", []).append(
