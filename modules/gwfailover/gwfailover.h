@@ -16,6 +16,7 @@
 #include "gwf_classify.h"
 #include "gwf_eject.h"
 #include "gwf_plan.h"
+#include "gwf_progress.h"
 #include "gwf_rtt.h"
 #include "gwf_silence.h"
 #include "gwf_trigger.h"
@@ -69,6 +70,7 @@ typedef struct gwf_config
 	int exhausted_code; /* 0: relay the gateway's failure */
 	const char *exhausted_reason;
 	const char *event_callback; /* KEMI event function; "" if none */
+	gwf_progress_t progress;	/* progress_reply; code 0: off */
 } gwf_config_t;
 
 extern gwf_config_t _gwf_cfg;

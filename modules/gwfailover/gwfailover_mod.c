@@ -57,6 +57,8 @@ static int gwf_max_gateways = 1024;
 static int gwf_exhausted_code = 0;
 static char *gwf_exhausted_reason = "No gateway available";
 static str gwf_event_callback = STR_NULL;
+static str gwf_failover_callback = STR_NULL;
+static char *gwf_progress_reply = "";
 
 /* The 'rule' lines in config order, kept (pkg) until mod_init layers them on
  * top of the default table; each was already checked when it was parsed. */
@@ -70,6 +72,7 @@ static gwf_rule_line_t *_gwf_rule_lines = NULL;
 static int gwf_param_rule(modparam_t type, void *val);
 static int gwf_param_jitter(modparam_t type, void *val);
 static int gwf_param_dry_run(modparam_t type, void *val);
+static int gwf_param_progress_reply(modparam_t type, void *val);
 static int mod_init(void);
 static int child_init(int rank);
 static void mod_destroy(void);
@@ -112,6 +115,8 @@ static param_export_t params[] = {
 	{"exhausted_code",     PARAM_INT, &gwf_exhausted_code},
 	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
 	{"event_callback",     PARAM_STR, &gwf_event_callback},
+	{"failover_callback",  PARAM_STR, &gwf_failover_callback},
+	{"progress_reply",     PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_progress_reply},
 	{"webhook_url",        PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_wh_param_url},
 	{"webhook_timeout_ms", PARAM_INT, &gwf_wh_params.timeout_ms},
 	{"webhook_connect_timeout_ms", PARAM_INT, &gwf_wh_params.connect_timeout_ms},
@@ -233,6 +238,24 @@ static int gwf_param_dry_run(modparam_t type, void *val)
 				err.msg, err.offset, err.token, s);
 		return -1;
 	}
+	return 0;
+}
+
+/* modparam("gwfailover", "progress_reply", "180 Ringing"): checked at
+ * config-parse time, so the core reports the config file line. */
+static int gwf_param_progress_reply(modparam_t type, void *val)
+{
+	const char *s = (const char *)val;
+	gwf_progress_t p;
+	gwf_err_t err;
+
+	if(gwf_progress_parse(s, s ? strlen(s) : 0, &p, &err) < 0) {
+		LM_ERR("modparam 'progress_reply': %s at offset %zu ('%s') in"
+			   " \"%s\"\n",
+				err.msg, err.offset, err.token, s);
+		return -1;
+	}
+	gwf_progress_reply = (char *)s;
 	return 0;
 }
 
@@ -407,6 +430,11 @@ static int gwf_build_config(void)
 	_gwf_cfg.exhausted_reason = gwf_exhausted_reason;
 	_gwf_cfg.event_callback =
 			gwf_event_callback.s != NULL ? gwf_event_callback.s : "";
+	/* checked when it was set */
+	if(gwf_progress_parse(gwf_progress_reply, strlen(gwf_progress_reply),
+			   &_gwf_cfg.progress, &err)
+			< 0)
+		return -1;
 	return 0;
 }
 
@@ -419,7 +447,7 @@ static int mod_init(void)
 		return -1;
 	if(gwf_stats_init() < 0)
 		return -1;
-	if(gwf_tm_init() < 0)
+	if(gwf_tm_init(&gwf_failover_callback) < 0)
 		return -1;
 	if(gwf_event_init(&gwf_event_callback) < 0)
 		return -1;

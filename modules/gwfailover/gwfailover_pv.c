@@ -30,11 +30,13 @@ typedef enum gwf_pv_key
 	GWF_PV_SET,
 	GWF_PV_REASON,
 	GWF_PV_EVENT,
-	GWF_PV_EJECT_MULT
+	GWF_PV_EJECT_MULT,
+	GWF_PV_FAILURE
 } gwf_pv_key_t;
 
 static const char *_gwf_pv_keys[] = {"attempt", "code", "action", "health",
-		"rule", "delay", "gw", "set", "reason", "event", "eject_multiplier"};
+		"rule", "delay", "gw", "set", "reason", "event", "eject_multiplier",
+		"failure"};
 
 int gwf_pv_parse_name(pv_spec_t *sp, str *in)
 {
@@ -52,7 +54,8 @@ int gwf_pv_parse_name(pv_spec_t *sp, str *in)
 		}
 	}
 	LM_ERR("unknown $gwf key '%.*s' (expected attempt, code, action, health,"
-		   " rule, delay, gw, set, reason, event or eject_multiplier)\n",
+		   " rule, delay, gw, set, reason, event, eject_multiplier or "
+		   "failure)\n",
 			in->len, in->s);
 	return -1;
 }
@@ -137,6 +140,10 @@ int gwf_pv_get(sip_msg_t *msg, pv_param_t *param, pv_value_t *res)
 				return pv_get_sintval(msg, param, res, (int)gw.ej.mult);
 			memcpy(uri, gw.uri, (size_t)gw.uri_len + 1);
 			return pv_get_strzval(msg, param, res, uri);
+		case GWF_PV_FAILURE:
+			return pv_get_strzval(msg, param, res,
+					(char *)gwf_failed_by_name(
+							(gwf_failed_by_t)txn->last.failed_by));
 		case GWF_PV_REASON:
 			s = gwf_end_name((gwf_end_t)txn->last.end);
 			if(s == NULL)

@@ -26,6 +26,7 @@
 #include "gwf_claim.h"
 #include "gwf_sipmsg.h"
 #include "gwfailover.h"
+#include "gwfailover_announce.h"
 #include "gwfailover_ds.h"
 #include "gwfailover_event.h"
 #include "gwfailover_gw.h"
@@ -71,7 +72,7 @@ static gwf_qitem_t *_gwf_resuming = NULL;
 /* tm's remap_503_500: a locally sent "exhausted" reply follows it too. */
 static int _gwf_remap_503 = 1;
 
-int gwf_tm_init(void)
+int gwf_tm_init(str *failover_cb)
 {
 	ksr_cmd_export_t *ce;
 	struct sr_module *tm_mod;
@@ -85,6 +86,8 @@ int gwf_tm_init(void)
 	if(gwf_txn_init(&_gwf_tmb) < 0)
 		return -1;
 	gwf_rescue_init(&_gwf_tmb);
+	if(gwf_announce_init(&_gwf_tmb, failover_cb) < 0)
+		return -1;
 	tm_mod = find_module_by_name("tm");
 	remap = tm_mod ? find_param_export(
 					tm_mod, "remap_503_500", PARAM_INT, &ptype)
@@ -570,13 +573,19 @@ static int gwf_failover_run(sip_msg_t *msg)
 	if(idx >= 0 && !rescued && f.local_timeout
 			&& !gwf_txn_heard(txn, b < GWF_TXN_MAX_BRANCHES ? b : 0))
 		gwf_gw_rtt_backoff(idx);
-	txn->last.code = f.code;
+	/* a rescue ends on tm's 487: what it stands for is the 408 that
+	 * fr_timer would have given */
+	txn->last.code = rescued ? 408 : f.code;
 	txn->last.action = (int8_t)v.action;
 	txn->last.health = (int8_t)v.health;
 	txn->last.rule = (int16_t)v.rule;
 	txn->last.gw = idx;
 	txn->last.delay = -1;
 	txn->last.end = GWF_END_NONE;
+	txn->last.failed_by = (int8_t)(rescued			  ? GWF_FAILED_BY_RESCUE
+								   : !f.local_timeout ? GWF_FAILED_BY_REPLY
+								   : f.rang			  ? GWF_FAILED_BY_NOANSWER
+													  : GWF_FAILED_BY_TIMEOUT);
 	/* A 2xx of the same branch may be credited at this very moment (its
 	 * callback runs before the reply lock): the outcome goes to whichever
 	 * claims the branch first. */
@@ -617,6 +626,12 @@ static int gwf_failover_run(sip_msg_t *msg)
 	}
 	txn->call.prev_delay_ms = plan.delay_ms;
 	txn->last.delay = (int32_t)plan.delay_ms;
+	/* the caller is told before the wait or the next gateway's setup */
+	if(gwf_announce(msg, t, txn) < 0) {
+		txn->call.rescue = 0;
+		gwf_end_call(txn, GWF_END_STOP);
+		return GWF_RC_STOP;
+	}
 
 	if(plan.delay_ms > 0) {
 		rc = gwf_suspend(msg, t, txn, &f, v.action, &reason, plan.delay_ms,

@@ -25,7 +25,7 @@
 
 /* Bind tm, allocate the resume queue, build the resume action and ask for
  * the resume process. mod_init only. Returns 0 or -1 (logged). */
-int gwf_tm_init(void);
+int gwf_tm_init(str *failover_cb);
 
 /* Fork the resume process; child_init(PROC_MAIN). Returns 0 or -1. */
 int gwf_tm_child_init(int rank);

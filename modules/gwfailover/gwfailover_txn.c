@@ -162,6 +162,20 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	txn->call.attempts++;
 }
 
+const char *gwf_failed_by_name(gwf_failed_by_t w)
+{
+	switch(w) {
+		case GWF_FAILED_BY_TIMEOUT:
+			return "timeout";
+		case GWF_FAILED_BY_NOANSWER:
+			return "noanswer";
+		case GWF_FAILED_BY_RESCUE:
+			return "rescue";
+		default:
+			return "reply";
+	}
+}
+
 int gwf_txn_claim_rescue(gwf_txn_t *txn, int b)
 {
 	return gwf_claim_cas(&txn->br[b].heard, GWF_HEARD_NONE, GWF_HEARD_RESCUED);

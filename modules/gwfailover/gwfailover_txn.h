@@ -39,16 +39,29 @@ typedef struct gwf_txn_branch
 	uint8_t heard;	/* GWF_HEARD_*: first reply or rescue (claimed once) */
 } gwf_txn_branch_t;
 
+/* What ended a failed attempt, for $gwf(failure). */
+typedef enum gwf_failed_by
+{
+	GWF_FAILED_BY_REPLY = 0, /* a failure reply from the gateway */
+	GWF_FAILED_BY_TIMEOUT,	 /* no reply (or only 100) before fr_timer */
+	GWF_FAILED_BY_NOANSWER,	 /* it rang, nobody answered before fr_inv_timer */
+	GWF_FAILED_BY_RESCUE	 /* moved off its ejected gateway by the module */
+} gwf_failed_by_t;
+
+/* "reply", "timeout", "noanswer", "rescue". */
+const char *gwf_failed_by_name(gwf_failed_by_t w);
+
 /* The module's last decision on a call, for $gwf() in later routes. */
 typedef struct gwf_txn_decision
 {
-	int code;	   /* failure classified; 0: none yet */
-	int8_t action; /* gwf_action_t */
-	int8_t health; /* gwf_health_t */
-	int8_t end;	   /* gwf_end_t */
-	int16_t rule;  /* matched rule index; -1: fallback */
-	int32_t delay; /* ms before the re-forward; -1: none decided */
-	int32_t gw;	   /* slot of the gateway that failed; -1: unknown */
+	int code;		  /* failure classified; 0: none yet */
+	int8_t action;	  /* gwf_action_t */
+	int8_t health;	  /* gwf_health_t */
+	int8_t end;		  /* gwf_end_t */
+	int16_t rule;	  /* matched rule index; -1: fallback */
+	int32_t delay;	  /* ms before the re-forward; -1: none decided */
+	int32_t gw;		  /* slot of the gateway that failed; -1: unknown */
+	int8_t failed_by; /* gwf_failed_by_t: what ended the attempt */
 } gwf_txn_decision_t;
 
 /* State of one INVITE transaction, in shm, freed with the transaction.
@@ -65,8 +78,10 @@ typedef struct gwf_txn_decision
  * suspended call is resumed or counted as cancelled exactly once. */
 typedef struct gwf_txn
 {
-	gwf_call_t call;   /* start, attempts, previous delay */
-	uint8_t suspended; /* waiting for its delay (cleared once) */
+	gwf_call_t call;	/* start, attempts, previous delay */
+	uint8_t suspended;	/* waiting for its delay (cleared once) */
+	uint8_t progressed; /* progress_reply sent (failure_route only, under
+						 * tm's reply lock) */
 	gwf_txn_decision_t last;
 	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
 	/* Branch b's node on its gateway's flight list (until its first

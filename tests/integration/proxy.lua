@@ -36,6 +36,25 @@ function ksr_gwfailover_event(evname)
 	return 1
 end
 
+-- Issue 16: the failover hook, for tests that set
+-- modparam("gwfailover", "failover_callback", "ksr_gwfailover_failover").
+-- Runs in the call's failure_route; logs the call's $gwf values
+-- ("GWFHOOK|..."), and for callee "announce" answers 183 itself, as a
+-- script playing an announcement would.
+function ksr_gwfailover_failover(evname)
+	local parts = {"GWFHOOK", "cb=" .. tostring(evname),
+		"ru=" .. tostring(KSR.pv.get("$rU"))}
+	for _, key in ipairs({"attempt", "code", "failure", "action", "delay",
+			"gw"}) do
+		parts[#parts + 1] = key .. "=" .. tostring(KSR.pv.get("$gwf(" .. key .. ")"))
+	end
+	KSR.info(table.concat(parts, "|") .. "\n")
+	if KSR.pv.get("$rU") == "announce" then
+		KSR.tm.t_reply(183, "Announcement")
+	end
+	return 1
+end
+
 function ksr_request_route()
 	if KSR.maxfwd.process_maxfwd(10) < 0 then
 		KSR.sl.sl_send_reply(483, "Too Many Hops")

@@ -43,6 +43,8 @@ BAD_PARAMS = [
      "no classification rules: 'default_rules' is 0 and no 'rule' is set"),
     ({"max_gateways": -1},
      "modparam 'max_gateways' must be in 1..1000000 (got -1)"),
+    ({"failover_callback": "ksr_x"},
+     "modparam 'failover_callback' (ksr_x) needs a KEMI config"),
 ]
 
 
@@ -66,11 +68,17 @@ PARSE_ERRORS = [
      "modparam 'rule':"),
     ('modparam("gwfailover", "jitter", "gaussian")',
      "modparam 'jitter': unknown mode 'gaussian'"),
+    ('modparam("gwfailover", "progress_reply", "100 Trying")',
+     "modparam 'progress_reply': 100 Trying is tm's own"),
+    ('modparam("gwfailover", "progress_reply", "200 OK")',
+     "modparam 'progress_reply': expected a provisional code 101..199 first"
+     " at offset 0 ('200')"),
 ]
 
 
 @pytest.mark.parametrize("line,message", PARSE_ERRORS,
-                         ids=["rule_action", "rule_code", "jitter"])
+                         ids=["rule_action", "rule_code", "jitter",
+                              "progress_100", "progress_200"])
 def test_bad_modparam_value_names_it(run, proxy, line, message):
     k = proxy([(1, "sip:127.0.0.1:9", 10)], expect_start=False,
               MOD_PARAMS=line)
