@@ -93,6 +93,8 @@ typedef struct gwf_gw
 	gwf_rtt_t rtt;		/* its first-reply latency and silence timeout */
 	gwf_flight_t fl;	/* INVITEs in flight to it without a reply */
 	uint8_t rescue_due; /* ejected: its calls in flight are to be rescued */
+	uint8_t restored;	/* its state came from the state file; cleared by
+						 * its next transition */
 	uint32_t rescue_n;	/* rescued in this ejection so far (one log line) */
 	int ds_down;		/* owned by the glue: 1 while it has the gateway marked
 				  * inactive in the dispatcher */

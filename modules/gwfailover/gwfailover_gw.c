@@ -7,6 +7,8 @@
  * GNU GPL version 2 or later with the OpenSSL exception.
  */
 
+#include <unistd.h>
+
 #include "core/dprint.h"
 #include "core/locking.h"
 #include "core/mem/shm_mem.h"
@@ -359,6 +361,7 @@ static void gwf_gw_trans_locked(gwf_gw_t *gw, gwf_trans_t *t,
 	/* INVITEs sent in the old state say nothing about silence in the new
 	 * one (a restored gateway must not inherit an old count) */
 	gwf_silence_heard(&gw->sil);
+	gw->restored = 0;
 	gw->why = why;
 	gw->why_code = code;
 	gw->why_arg = arg;
@@ -1553,4 +1556,119 @@ void gwf_gw_timer(uint64_t now_ms)
 		if(revived)
 			gwf_gw_after((int)s, &t);
 	}
+}
+
+/* ---- the state file (gwfailover_state.c) ---- */
+
+gwf_restore_rc_t gwf_gw_state_restore(
+		const gwf_state_ent_t *e, uint64_t now_wall)
+{
+	str uri;
+	gwf_gw_t *gw;
+	gwf_setcount_t *sc;
+	gwf_brk_state_t prev;
+	gwf_brk_trans_t tr;
+	gwf_trans_t t;
+	uint64_t left;
+	int idx;
+
+	uri.s = (char *)e->uri;
+	uri.len = e->uri_len;
+	idx = gwf_gw_find_existing(e->set_id, &uri);
+	gw = idx >= 0 ? gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx) : NULL;
+	if(gw == NULL)
+		return GWF_RESTORE_UNKNOWN;
+	if(!e->half_open && e->until_ms <= now_wall)
+		return GWF_RESTORE_EXPIRED;
+	/* half-open: ejected with no time left, trial calls at the next tick */
+	left = e->half_open ? 0 : e->until_ms - now_wall;
+	if(left > (uint64_t)GWF_EJECT_LIMIT_S * 1000u)
+		left = (uint64_t)GWF_EJECT_LIMIT_S * 1000u;
+	lock_get(_gwf_gw_lock);
+	if(gw->removed) {
+		lock_release(_gwf_gw_lock);
+		return GWF_RESTORE_UNKNOWN;
+	}
+	/* an automatic ejection still passes the guard of its set, which may
+	 * have fewer gateways now; an operator's is restored as it was */
+	if(e->why != GWF_WHY_MANUAL_EJECT && !e->manual
+			&& gw->brk.state == GWF_BRK_CLOSED
+			&& !gwf_gw_guard_allows_locked(gw, &sc)) {
+		lock_release(_gwf_gw_lock);
+		return GWF_RESTORE_REFUSED;
+	}
+	prev = gw->brk.state;
+	tr = gwf_brk_eject(&gw->brk, (uint32_t)left, gwf_now_ms());
+	gw->ej.mult = e->mult;
+	gwf_gw_trans_locked(gw, &t, tr, prev,
+			e->manual ? GWF_WHY_MANUAL_EJECT : e->why, e->code, e->arg);
+	gw->restored = 1;
+	lock_release(_gwf_gw_lock);
+	if(t.tr != GWF_BRK_T_NONE)
+		gwf_gw_report(idx, &t);
+	gwf_gw_sync_ds(idx, 1); /* as for a live decision */
+	return GWF_RESTORE_OK;
+}
+
+int gwf_gw_state_dump(char *buf, size_t size, uint64_t now_wall, uint64_t *hash,
+		unsigned *count, int wait_ms)
+{
+	uint64_t now = gwf_now_ms(), h = 1469598103934665603ULL;
+	gwf_state_ent_t e;
+	size_t len = 0;
+	unsigned n = 0;
+	gwf_gw_t *gw;
+	uint32_t i;
+	int w;
+
+	if(wait_ms < 0) {
+		lock_get(_gwf_gw_lock);
+	} else {
+		/* at shutdown: a process killed while it held the lock must not
+		 * hang Kamailio's exit */
+		while(lock_try(_gwf_gw_lock) != 0) {
+			if(wait_ms <= 0)
+				return -2;
+			usleep(10000);
+			wait_ms -= 10;
+		}
+	}
+	for(i = 0; i < _gwf_gw_table->count; i++) {
+		gw = &_gwf_gw_table->entries[i];
+		if(gw->removed || gw->brk.state == GWF_BRK_CLOSED)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.set_id = gw->set_id;
+		memcpy(e.uri, gw->uri, (size_t)gw->uri_len + 1);
+		e.uri_len = gw->uri_len;
+		e.half_open = gw->brk.state == GWF_BRK_HALF_OPEN;
+		e.manual = gw->why == GWF_WHY_MANUAL_EJECT;
+		e.until_ms = e.half_open ? 0
+					 : gw->brk.open_until_ms > now
+							 ? now_wall + (gw->brk.open_until_ms - now)
+							 : now_wall + 1;
+		e.mult = gw->ej.mult;
+		e.why = gw->why;
+		e.code = gw->why_code;
+		e.arg = gw->why_arg;
+		w = gwf_state_format_ent(&e, buf + len, size - len);
+		if(w < 0 || (size_t)w >= size - len) {
+			lock_release(_gwf_gw_lock);
+			return -1;
+		}
+		len += (size_t)w;
+		n++;
+		/* what changes the file, not the clock: FNV-1a over the state */
+		h = (h ^ i) * 1099511628211ULL;
+		h = (h ^ gw->brk.state) * 1099511628211ULL;
+		h = (h ^ gw->brk.open_until_ms) * 1099511628211ULL;
+		h = (h ^ gw->ej.mult) * 1099511628211ULL;
+		h = (h ^ ((uint64_t)gw->why << 32 ^ (uint32_t)gw->why_code))
+			* 1099511628211ULL;
+		h = (h ^ gw->why_arg) * 1099511628211ULL;
+	}
+	lock_release(_gwf_gw_lock);
+	*hash = h ^ n;
+	*count = n;
+	return (int)len;
 }

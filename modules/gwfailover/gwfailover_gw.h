@@ -14,6 +14,7 @@
 
 #include "gwf_flight.h"
 #include "gwf_gwtab.h"
+#include "gwf_state.h"
 
 /* Allocate and initialise the table for <max_gw> gateways in shm.
  * mod_init only. Returns 0 or -1 (logged). */
@@ -148,6 +149,30 @@ void gwf_gw_reset(int idx);
  * changes no presence and is reported once (LM_WARN). Resume process
  * only. */
 void gwf_gw_timer(uint64_t now_ms);
+
+typedef enum gwf_restore_rc
+{
+	GWF_RESTORE_OK = 0,
+	GWF_RESTORE_EXPIRED, /* its ejection ended while Kamailio was down */
+	GWF_RESTORE_UNKNOWN, /* the dispatcher does not have it (any more) */
+	GWF_RESTORE_REFUSED	 /* the guard of its set keeps it in */
+} gwf_restore_rc_t;
+
+/* Restore the state file entry <e> at wall-clock <now_wall> (ms): eject
+ * the gateway for what is left of its time (a half-open one with none
+ * left: trial calls at once), with its multiplier and reason, and mark it
+ * in the dispatcher. Before the first call is routed (child_init
+ * PROC_INIT), after gwf_gw_learn_all(). */
+gwf_restore_rc_t gwf_gw_state_restore(
+		const gwf_state_ent_t *e, uint64_t now_wall);
+
+/* The gw lines of every ejected or half-open gateway into <buf> (<size>
+ * bytes), at wall-clock <now_wall>; <hash> of what they say (not of the
+ * time), <count> lines. <wait_ms> < 0: wait for the table lock; else
+ * give up after that long. Returns the length, -1 if <buf> is too small,
+ * -2 if the lock could not be had. */
+int gwf_gw_state_dump(char *buf, size_t size, uint64_t now_wall, uint64_t *hash,
+		unsigned *count, int wait_ms);
 
 /* When gwf_gw_timer() has work next: the earliest OPEN deadline or the
  * next dispatcher sweep (monotonic ms; may be in the past). Resume

@@ -23,6 +23,7 @@
 #include "gwfailover_gw.h"
 #include "gwfailover_pv.h"
 #include "gwfailover_rpc.h"
+#include "gwfailover_state.h"
 #include "gwfailover_stats.h"
 #include "gwfailover_tm.h"
 #include "gwfailover_webhook.h"
@@ -59,6 +60,7 @@ static char *gwf_exhausted_reason = "No gateway available";
 static str gwf_event_callback = STR_NULL;
 static str gwf_failover_callback = STR_NULL;
 static char *gwf_progress_reply = "";
+static char *gwf_state_file = "";
 
 /* The 'rule' lines in config order, kept (pkg) until mod_init layers them on
  * top of the default table; each was already checked when it was parsed. */
@@ -116,6 +118,7 @@ static param_export_t params[] = {
 	{"exhausted_reason",   PARAM_STRING, &gwf_exhausted_reason},
 	{"event_callback",     PARAM_STR, &gwf_event_callback},
 	{"failover_callback",  PARAM_STR, &gwf_failover_callback},
+	{"state_file",         PARAM_STRING, &gwf_state_file},
 	{"progress_reply",     PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_param_progress_reply},
 	{"webhook_url",        PARAM_STRING | PARAM_USE_FUNC, (void *)gwf_wh_param_url},
 	{"webhook_timeout_ms", PARAM_INT, &gwf_wh_params.timeout_ms},
@@ -455,6 +458,8 @@ static int mod_init(void)
 		return -1;
 	if(gwf_ds_init() < 0)
 		return -1;
+	if(gwf_state_init(gwf_state_file) < 0)
+		return -1;
 	if(gwf_gw_init(_gwf_cfg.max_gateways) < 0 || gwf_gw_init_sync() < 0
 			|| gwf_gw_init_scan() < 0)
 		return -1;
@@ -466,8 +471,11 @@ static int child_init(int rank)
 	/* every gateway known before the first call: its set's count decides
 	 * whether a failure may eject it (the resume process refreshes this
 	 * once a second) */
-	if(rank == PROC_INIT)
+	if(rank == PROC_INIT) {
 		gwf_gw_learn_all();
+		/* what the last run learnt, before any call is routed */
+		gwf_state_restore();
+	}
 	if(gwf_tm_child_init(rank) < 0)
 		return -1;
 	return gwf_wh_child_init(rank);
@@ -475,6 +483,7 @@ static int child_init(int rank)
 
 static void mod_destroy(void)
 {
+	gwf_state_final();
 	gwf_tm_destroy();
 	gwf_wh_destroy();
 	gwf_event_destroy();

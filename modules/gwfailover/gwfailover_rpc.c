@@ -28,6 +28,7 @@
 #include "gwfailover_dsrpc.h"
 #include "gwfailover_gw.h"
 #include "gwfailover_rpc.h"
+#include "gwfailover_state.h"
 #include "gwfailover_webhook.h"
 
 #define GWF_RPC_MAX_ARGS 3
@@ -309,7 +310,8 @@ static int gwf_rpc_gw_fields(
 					   "rtt_samples", (int)gwf_rpc_u32(gw.rtt.samples),
 					   "rescued", gwf_rpc_u32(gw.st.rescued), "in_flight",
 					   (int)gw.fl.n)
-					   < 0) {
+					   < 0
+			|| rpc->struct_add(h, "d", "restored", (int)gw.restored) < 0) {
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return -1;
 	}
@@ -696,6 +698,17 @@ error:
 static const char *gwf_rpc_config_doc[2] = {
 		"The effective configuration, classification rules included.", 0};
 
+/* progress_reply as set: "180 Ringing", or "" when off. */
+static const char *gwf_rpc_progress(const gwf_config_t *c)
+{
+	static char buf[GWF_PROGRESS_REASON_MAX + 8];
+
+	if(c->progress.code == 0)
+		return "";
+	snprintf(buf, sizeof(buf), "%d %s", c->progress.code, c->progress.reason);
+	return buf;
+}
+
 static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 {
 	const gwf_config_t *c = &_gwf_cfg;
@@ -739,10 +752,12 @@ static void gwf_rpc_config(rpc_t *rpc, void *ctx)
 					   (int)c->max_gateways, "gateways_known",
 					   (int)gwf_gw_count())
 					   < 0
-			|| rpc->struct_add(h, "dss[", "exhausted_code", c->exhausted_code,
+			|| rpc->struct_add(h, "dssss", "exhausted_code", c->exhausted_code,
 					   "exhausted_reason", c->exhausted_reason,
-					   "event_callback", c->event_callback, "rules", &arr)
-					   < 0) {
+					   "event_callback", c->event_callback, "progress_reply",
+					   gwf_rpc_progress(c), "state_file", gwf_state_path())
+					   < 0
+			|| rpc->struct_add(h, "[", "rules", &arr) < 0) {
 		rpc->fault(ctx, 500, "internal error building the reply");
 		return;
 	}

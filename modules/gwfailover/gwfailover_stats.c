@@ -39,6 +39,8 @@ static counter_def_t _gwf_cnt_defs[] = {
 		"re-forwards sent after a delay"},
 	{&_gwf_cnt[GWF_ST_PROGRESS_SENT], "progress_sent", 0, 0, 0,
 		"progress_reply provisionals sent to callers whose call failed over"},
+	{&_gwf_cnt[GWF_ST_STATE_RESTORED], "state_restored", 0, 0, 0,
+		"gateways whose ejection was restored from state_file at startup"},
 	{&_gwf_cnt[GWF_ST_RESCUED], "rescued", 0, 0, 0,
 		"calls in flight without reply moved off an ejected gateway at once"},
 	{&_gwf_cnt[GWF_ST_RESCUE_KEPT], "rescue_kept", 0, 0, 0,

@@ -32,6 +32,7 @@
 #include "gwfailover_gw.h"
 #include "gwfailover_rescue.h"
 #include "gwfailover_stats.h"
+#include "gwfailover_state.h"
 #include "gwfailover_tm.h"
 #include "gwfailover_txn.h"
 #include "gwfailover_wake.h"
@@ -753,6 +754,7 @@ static uint64_t gwf_resume_round(uint64_t now, void *arg)
 		shm_free(it);
 	}
 	gwf_gw_timer(now);
+	gwf_state_tick(now);
 	/* after the timer: its silence checks may have ejected a gateway */
 	gwf_rescue_run();
 	gwf_event_run();

@@ -172,3 +172,25 @@ WH = {
 }
 for name, data in WH.items():
     write("fuzz_whbody", name, data)
+
+
+# ---- fuzz_state: a state file as the module writes it
+STATE = {
+    "empty": "gwfailover-state 1\nend count=0\n",
+    "two": "gwfailover-state 1\n"
+           "gw set=1 uri=sip:10.0.0.1:5060 state=open until=1764860123456 "
+           "mult=2 manual=0 why=faults code=503 arg=5\n"
+           "gw set=2 uri=sip:gw.example.com;transport=tcp state=half-open "
+           "until=0 mult=1 manual=0 why=time_over code=0 arg=0\n"
+           "end count=2\n",
+    "manual": "gwfailover-state 1\n"
+              "gw set=1 uri=sip:10.0.0.3:5060 state=open until=1764860400000 "
+              "mult=0 manual=1 why=manual_eject code=0 arg=300\n"
+              "end count=1\n",
+    "newer": "gwfailover-state 2\n"
+             "gw set=1 uri=sip:a state=open until=5 color=red why=moon\n"
+             "end count=1\n",
+    "truncated": "gwfailover-state 1\ngw set=1 uri=sip:a state=open unt",
+}
+for name, text in STATE.items():
+    write("fuzz_state", name, text.encode())

@@ -351,3 +351,55 @@ def test_example_cfg_module_params_come_from_defines(run):
     log = k.log()
     assert "modparam 'failure_threshold' must be in 1..1000 (got 0)" in log, \
         log[-3000:]
+
+
+def test_example_cfg_tells_callers_and_keeps_its_state(run):
+    """Issue 16 with the example configuration: a caller whose call fails
+    over hears the proxy's 180 Ringing once before the backup's replies,
+    the failover event route logs it, and with GWF_STATE_FILE the
+    ejection of the primary survives a restart."""
+    path = run.path("gwf.state")
+    threshold = 2
+    primary, backup, k = start_failover_setup(
+        run, threshold, GWF_STATE_FILE='"%s"' % path)
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=4, rate=5, timeout=20)
+    assert res.finals() == [200] * 4
+    failed_over = set(m.call_id for m in primary.invites())
+    assert len(failed_over) == threshold
+    by_call = {}
+    for m in res.msgs:
+        if m.direction == "received" and not m.is_request \
+                and m.cseq_method == "INVITE" and m.code in (180, 200):
+            tag = re.search(r"tag=([^;>\s]+)", m.headers.get("to", ""))
+            by_call.setdefault(m.call_id, []).append(
+                (m.code, tag.group(1) if tag else None))
+    for cid, seq in by_call.items():
+        codes = [c for c, _ in seq]
+        if cid in failed_over:
+            # the proxy's own 180 (its To-tag), then the backup's
+            assert codes[:2] == [180, 180] and codes[-1] == 200, seq
+            assert seq[0][1] != seq[1][1] and seq[1][1] == seq[-1][1], seq
+        else:
+            assert codes[0] == 180 and 200 in codes \
+                and len(set(t for _, t in seq)) == 1, seq
+    assert k.stats()["progress_sent"] == threshold
+    log = k.log()
+    assert log.count("%s failed (reply, 503), attempt 1 done, next in"
+                     % primary.uri) == threshold, log[-3000:]
+    assert k.gateways()[primary.uri]["state"] == "open"
+    k.proc.stop()
+    invites = len(primary.invites())
+
+    ds_list = harness.dispatcher_list(
+        run, [(1, primary.uri, 20), (1, backup.uri, 10)])
+    k2 = ExampleKamailio(run, ds_list, GWF_FAILURE_THRESHOLD=threshold,
+                         GWF_EJECT_TIME_S=60,
+                         GWF_STATE_FILE='"%s"' % path)
+    gw = k2.gateways()[primary.uri]
+    assert gw["state"] == "open" and gw["restored"] == 1, gw
+    assert k2.dispatcher_flags()[primary.uri].startswith("I")
+    res = harness.run_caller(run, "caller2", "uac_call.xml", k2.sip_port,
+                             calls=2, rate=5, timeout=20)
+    assert res.finals() == [200, 200]
+    assert len(primary.invites()) == invites

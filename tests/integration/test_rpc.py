@@ -28,7 +28,7 @@ GW_FIELDS = ["set", "uri", "state", "reason", "state_for_s", "dispatcher",
              "ejections", "last_code", "last_failure_ago_s", "half_open_in_s",
              "trials_in_flight", "eject_multiplier", "next_eject_s",
              "srtt_ms", "rttvar_ms", "silence_timeout_ms", "rtt_samples",
-             "rescued", "in_flight"]
+             "rescued", "in_flight", "restored"]
 GW_STR_FIELDS = {"uri", "state", "reason", "dispatcher"}
 COUNTERS = ["consecutive_faults", "successes", "local_timeouts",
             "received_5xx", "retry_after", "counted", "not_counted",
@@ -39,7 +39,7 @@ FRESH = dict(state="closed", reason="none", dispatcher="AX",
              received_5xx=0, retry_after=0, counted=0, not_counted=0,
              ejections=0, last_code=0, last_failure_ago_s=-1,
              half_open_in_s=0, trials_in_flight=0, eject_multiplier=0,
-             rescued=0, in_flight=0)
+             rescued=0, in_flight=0, restored=0)
 ZEROED = {k: 0 for k in COUNTERS}
 ZEROED.update(last_code=0, last_failure_ago_s=-1)
 
@@ -52,8 +52,8 @@ CONFIG_KEYS = {"failure_threshold", "eject_time_s", "trial_calls",
                "delay_max_ms", "jitter", "max_attempts", "time_budget_ms",
                "retry_after_min_s", "retry_after_max_s", "max_gateways",
                "gateways_known", "exhausted_code",
-               "exhausted_reason", "event_callback", "rules",
-               "node_name", "webhook_urls", "webhook_timeout_ms",
+               "exhausted_reason", "event_callback", "progress_reply",
+               "state_file", "rules", "node_name", "webhook_urls", "webhook_timeout_ms",
                "webhook_connect_timeout_ms", "webhook_verify_tls",
                "webhook_ca_file", "webhook_secret", "webhook_queue_size",
                "webhook_retries", "webhook_retry_base_ms",
@@ -960,6 +960,7 @@ def test_config_and_rules_with_default_modparams(run, proxy):
                 retry_after_max_s=300, max_gateways=1024,
                 exhausted_code=0,
                 exhausted_reason="No gateway available", event_callback="",
+                progress_reply="", state_file="",
                 **WEBHOOK_DEFAULTS)
     for transport in TRANSPORTS:
         cfg = rpc(k, transport, "gwfailover.config")
