@@ -24,7 +24,7 @@ const char gwf_cls_default_spec[] =
 		"487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
 		"604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
 		"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
-		"noanswer=stop,ignore";
+		"noanswer=stop,ignore; unreachable=failover,eject";
 
 /* A byte range [b, e) of the input; offsets are from the start of the spec
  * so errors can point into what the user wrote. */
@@ -164,11 +164,28 @@ static int gwf_parse_codes(
 	return 0;
 }
 
-/* match := 'timeout' | codes [ '+retry_after' ] */
+/* The keyword match kinds: one rule each per table. */
+static int gwf_keyword_kind(
+		const char *s, gwf_span_t sp, gwf_match_kind_t *kind)
+{
+	if(gwf_span_is(s, sp, "timeout"))
+		*kind = GWF_MATCH_TIMEOUT;
+	else if(gwf_span_is(s, sp, "noanswer"))
+		*kind = GWF_MATCH_NOANSWER;
+	else if(gwf_span_is(s, sp, "unreachable"))
+		*kind = GWF_MATCH_UNREACHABLE;
+	else
+		return 0;
+	return 1;
+}
+
+/* match := 'timeout' | 'noanswer' | 'unreachable' | codes [ '+retry_after' ]
+ */
 static int gwf_parse_match(
 		const char *s, gwf_span_t sp, gwf_cls_rule_t *r, gwf_err_t *err)
 {
 	gwf_span_t base = sp, mod;
+	gwf_match_kind_t kind;
 	size_t plus;
 
 	r->retry_after = 0;
@@ -187,11 +204,13 @@ static int gwf_parse_match(
 		if(gwf_span_is(s, base, "noanswer"))
 			return gwf_fail(
 					err, s, mod, "'+retry_after' not allowed with 'noanswer'");
+		if(gwf_span_is(s, base, "unreachable"))
+			return gwf_fail(err, s, mod,
+					"'+retry_after' not allowed with 'unreachable'");
 		r->retry_after = 1;
 	}
-	if(gwf_span_is(s, base, "timeout") || gwf_span_is(s, base, "noanswer")) {
-		r->kind = gwf_span_is(s, base, "timeout") ? GWF_MATCH_TIMEOUT
-												  : GWF_MATCH_NOANSWER;
+	if(gwf_keyword_kind(s, base, &kind)) {
+		r->kind = kind;
 		r->lo = 0;
 		r->hi = 0;
 		return 0;
@@ -361,6 +380,17 @@ int gwf_cls_relayable(int code)
 	return code >= 100 && code <= GWF_CLS_CODE_MAX;
 }
 
+/* The rule of keyword kind <kind> (at most one per table), or -1. */
+static int gwf_cls_keyword_rule(const gwf_cls_t *c, gwf_match_kind_t kind)
+{
+	unsigned i;
+
+	for(i = 0; i < c->n; i++)
+		if(c->rules[i].kind == kind)
+			return (int)i;
+	return -1;
+}
+
 gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 {
 	gwf_verdict_t v;
@@ -372,18 +402,22 @@ gwf_verdict_t gwf_cls_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 	if(!f->local_timeout && code > GWF_CLS_CODE_MAX)
 		code = GWF_CLS_CODE_INVALID_AS;
 
-	for(i = 0; i < c->n; i++) {
+	if(f->unsent) {
+		/* never delivered: what tm made up says nothing of the gateway */
+		best = gwf_cls_keyword_rule(c, GWF_MATCH_UNREACHABLE);
+		if(best < 0)
+			best = gwf_cls_keyword_rule(c, GWF_MATCH_TIMEOUT);
+	} else if(f->local_timeout) {
+		best = gwf_cls_keyword_rule(
+				c, f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT);
+	}
+	for(i = 0; i < c->n && !f->unsent && !f->local_timeout; i++) {
 		r = &c->rules[i];
-		if(f->local_timeout) {
-			if(r->kind != (f->rang ? GWF_MATCH_NOANSWER : GWF_MATCH_TIMEOUT))
-				continue;
-		} else {
-			if(r->kind != GWF_MATCH_CODES || code < r->lo || code > r->hi)
-				continue;
-			/* Retry-After: 0 still carries the header. */
-			if(r->retry_after && f->retry_after_s < 0)
-				continue;
-		}
+		if(r->kind != GWF_MATCH_CODES || code < r->lo || code > r->hi)
+			continue;
+		/* Retry-After: 0 still carries the header. */
+		if(r->retry_after && f->retry_after_s < 0)
+			continue;
 		if(best < 0 || gwf_more_specific(r, &c->rules[best]))
 			best = (int)i;
 	}
@@ -407,6 +441,8 @@ int gwf_cls_rule_format(const gwf_cls_rule_t *r, char *buf, size_t size)
 		snprintf(m, sizeof(m), "timeout");
 	else if(r->kind == GWF_MATCH_NOANSWER)
 		snprintf(m, sizeof(m), "noanswer");
+	else if(r->kind == GWF_MATCH_UNREACHABLE)
+		snprintf(m, sizeof(m), "unreachable");
 	else if(r->lo == r->hi)
 		snprintf(m, sizeof(m), "%u", (unsigned)r->lo);
 	else if(r->lo % 100 == 0 && r->hi == r->lo + 99)

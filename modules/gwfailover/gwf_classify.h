@@ -12,15 +12,19 @@
  *
  *   spec   := rule { ';' rule } [ ';' ]
  *   rule   := match '=' action [ ',' health ]
- *   match  := 'timeout' | 'noanswer' | codes [ '+retry_after' ]
+ *   match  := 'timeout' | 'noanswer' | 'unreachable'
+ *           | codes [ '+retry_after' ]
  *   codes  := NNN | NNN '-' NNN | Dxx            (300 <= code <= 699)
  *   action := 'failover' | 'retry' | 'stop'
  *   health := 'count' | 'ignore' | 'eject'
  *
  * 'timeout' matches a locally generated timeout of a gateway that sent no
  * reply, or only 100 Trying; 'noanswer' a locally generated timeout after a
- * provisional reply other than 100 (the callee rang, nobody answered); code
- * rules match only received replies. '+retry_after' restricts a code rule to
+ * provisional reply other than 100 (the callee rang, nobody answered);
+ * 'unreachable' a request tm could not send at all (connection refused or
+ * reset, no route, TLS handshake failed: the gateway never got it; without
+ * an 'unreachable' rule the 'timeout' rule applies); code rules match only
+ * received replies. '+retry_after' restricts a code rule to
  * replies carrying a Retry-After header. Health defaults to 'ignore' for
  * 'stop' and to 'count' otherwise.
  *
@@ -41,9 +45,10 @@
 
 typedef enum gwf_match_kind
 {
-	GWF_MATCH_CODES = 0, /* received reply with lo <= code <= hi */
-	GWF_MATCH_TIMEOUT,	 /* local timeout, the gateway sent nothing or 100 */
-	GWF_MATCH_NOANSWER	 /* local timeout after the callee rang */
+	GWF_MATCH_CODES = 0,  /* received reply with lo <= code <= hi */
+	GWF_MATCH_TIMEOUT,	  /* local timeout, the gateway sent nothing or 100 */
+	GWF_MATCH_NOANSWER,	  /* local timeout after the callee rang */
+	GWF_MATCH_UNREACHABLE /* the request could not be sent at all */
 } gwf_match_kind_t;
 
 typedef struct gwf_cls_rule

@@ -404,6 +404,10 @@ int gwf_why_format(
 			return snprintf(buf, size, "back in the dispatcher");
 		case GWF_WHY_TRIAL_SILENT:
 			return snprintf(buf, size, "trial call unanswered for %u ms", arg);
+		case GWF_WHY_UNREACHABLE:
+			return snprintf(buf, size,
+					"unreachable: a request could not be sent (connection"
+					" refused or reset, no route, TLS handshake failed)");
 	}
 	return snprintf(buf, size, "unknown");
 }

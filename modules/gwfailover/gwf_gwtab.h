@@ -71,7 +71,8 @@ typedef enum gwf_why
 	GWF_WHY_SILENT,			/* no reply to arg INVITEs (gwf_silence) */
 	GWF_WHY_DS_REMOVED,		/* the dispatcher no longer has it (reload) */
 	GWF_WHY_DS_BACK,		/* the dispatcher has it again */
-	GWF_WHY_TRIAL_SILENT	/* a trial call had no reply in arg ms */
+	GWF_WHY_TRIAL_SILENT,	/* a trial call had no reply in arg ms */
+	GWF_WHY_UNREACHABLE		/* a request to it could not be sent at all */
 } gwf_why_t;
 
 /* One gateway. What every call touches (key, breaker, silence) comes

@@ -20,7 +20,7 @@
 static const char *const gwf_state_whys[] = {"none", "faults", "retry_after",
 		"eject_rule", "trial_failed", "manual_eject", "time_over", "ds_active",
 		"trial_ok", "manual_restore", "silent", "ds_removed", "ds_back",
-		"trial_silent"};
+		"trial_silent", "unreachable"};
 
 #define GWF_STATE_NWHY (sizeof(gwf_state_whys) / sizeof(gwf_state_whys[0]))
 

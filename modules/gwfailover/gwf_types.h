@@ -85,6 +85,9 @@ typedef struct gwf_failure
 						* a local timeout then means the callee rang and
 						* nobody answered, not a silent gateway */
 	int retry_after_s; /* Retry-After seconds of the reply; -1: none */
+	int unsent;		   /* 1: the request never left: tm could not send it
+						* (connection refused or reset, no route, TLS
+						* handshake failed); <code> is tm's local one */
 } gwf_failure_t;
 
 #endif

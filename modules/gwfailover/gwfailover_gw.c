@@ -1187,7 +1187,8 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 	/* after ringing, a timeout is the callee's no-answer, not the gateway
 	 * keeping silent */
 	gw->st.local_timeouts += (f->local_timeout && !f->rang) ? 1 : 0;
-	gw->st.received_5xx += (!f->local_timeout && f->code >= 500) ? 1 : 0;
+	gw->st.received_5xx +=
+			(!f->local_timeout && !f->unsent && f->code >= 500) ? 1 : 0;
 	gw->st.retry_after += f->retry_after_s >= 0 ? 1 : 0;
 	if(health == GWF_HEALTH_IGNORE)
 		gw->st.not_counted++;
@@ -1203,7 +1204,8 @@ void gwf_gw_failure(int idx, uint32_t trial, const gwf_failure_t *f,
 					GWF_WHY_RETRY_AFTER, f->code, eject_ms / 1000u, &t);
 		else
 			gwf_gw_auto_eject_locked(gw, GWF_TRIG_EJECT_RULE, 0, now,
-					GWF_WHY_EJECT_RULE, f->code, 0, &t);
+					f->unsent ? GWF_WHY_UNREACHABLE : GWF_WHY_EJECT_RULE,
+					f->unsent ? 0 : f->code, 0, &t);
 	} else {
 		gwf_gw_record_locked(gw, trial,
 				health == GWF_HEALTH_COUNT ? GWF_OUT_FAULT : GWF_OUT_NEUTRAL,

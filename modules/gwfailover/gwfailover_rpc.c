@@ -447,7 +447,7 @@ done:
 #define GWF_USAGE_RESTORE "gwfailover.restore <uri> [set]"
 #define GWF_USAGE_RESET "gwfailover.reset [<uri>|all] [set]"
 #define GWF_USAGE_CLASSIFY \
-	"gwfailover.classify <code> [timeout|noanswer|retry_after]"
+	"gwfailover.classify <code> [timeout|noanswer|unreachable|retry_after]"
 
 /* Eject or restore refused: slot <idx> is a gateway the dispatcher no
  * longer has, so there is nothing to mark there and no breaker to move. */
@@ -589,7 +589,7 @@ static void gwf_rpc_reset(rpc_t *rpc, void *ctx)
 
 static const char *gwf_rpc_classify_doc[2] = {
 		"What the rules do with a failure: <code> [timeout|noanswer|"
-		"retry_after].",
+		"unreachable|retry_after].",
 		0};
 
 static void gwf_rpc_classify(rpc_t *rpc, void *ctx)
@@ -628,12 +628,17 @@ static void gwf_rpc_classify(rpc_t *rpc, void *ctx)
 			f.local_timeout = 1;
 			f.rang = 1;
 		} else if(a[1].len == 11
+				  && strncasecmp(a[1].s, "unreachable", 11) == 0) {
+			/* the code is tm's local one (503): any is accepted */
+			kind = "unreachable";
+			f.unsent = 1;
+		} else if(a[1].len == 11
 				  && strncasecmp(a[1].s, "retry_after", 11) == 0) {
 			f.retry_after_s = 60;
 		} else {
 			rpc->fault(ctx, 400,
 					"unknown kind '" GWF_ARG_FMT "': expected timeout,"
-					" noanswer or retry_after",
+					" noanswer, unreachable or retry_after",
 					GWF_ARG(a[1]));
 			return;
 		}

@@ -152,7 +152,8 @@ static int gwf_state_read(char **out, size_t *len)
 	ssize_t r;
 	int fd;
 
-	fd = open(_gwf_state_path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO at that path must not hang the startup */
+	fd = open(_gwf_state_path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if(fd < 0 && errno == ENOENT)
 		return 1;
 	if(fd < 0 || fstat(fd, &st) < 0) {

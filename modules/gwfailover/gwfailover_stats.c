@@ -31,6 +31,8 @@ static counter_def_t _gwf_cnt_defs[] = {
 		"failures that ejected the gateway at once"},
 	{&_gwf_cnt[GWF_ST_LOCAL_TIMEOUTS], "local_timeouts", 0, 0, 0,
 		"local timeouts of a silent gateway (no reply, or only 100)"},
+	{&_gwf_cnt[GWF_ST_FAILURES_UNREACHABLE], "failures_unreachable", 0, 0, 0,
+		"requests tm could not send at all (connection refused, no route)"},
 	{&_gwf_cnt[GWF_ST_FAILOVERS], "failovers", 0, 0, 0,
 		"calls re-forwarded to another gateway"},
 	{&_gwf_cnt[GWF_ST_RETRIES], "retries", 0, 0, 0,

@@ -41,6 +41,7 @@
  * may live: its fr_timer must not fire before the resume process runs. */
 #define GWF_BLIND_MARGIN_MS 5000
 
+
 /* One suspended call waiting for its delay. */
 typedef struct gwf_qitem
 {
@@ -78,7 +79,7 @@ int gwf_tm_init(str *failover_cb)
 	ksr_cmd_export_t *ce;
 	struct sr_module *tm_mod;
 	modparam_t ptype;
-	int *remap;
+	int *remap, *fexec;
 
 	if(load_tm_api(&_gwf_tmb) < 0 || tm_load_xapi(&_gwf_xtmb) < 0) {
 		LM_ERR("cannot bind the tm API: load tm.so before gwfailover.so\n");
@@ -95,6 +96,20 @@ int gwf_tm_init(str *failover_cb)
 				   : NULL;
 	if(remap != NULL)
 		_gwf_remap_503 = *remap;
+	/* With TCP or TLS, a gateway that refuses the connection fails the
+	 * relay itself: without failure_exec_mode no failure_route runs and
+	 * the caller gets tm's 477 or 500 (docs: transports). Not an error:
+	 * UDP-only setups rarely see a send fail, and a config that works
+	 * must not stop starting after an upgrade. */
+	fexec = tm_mod ? find_param_export(
+					tm_mod, "failure_exec_mode", PARAM_INT, &ptype)
+				   : NULL;
+	if(fexec != NULL && *fexec == 0 && (!tcp_disable || !tls_disable))
+		LM_WARN("tm modparam 'failure_exec_mode' is 0 with TCP/TLS enabled:"
+				" a call whose gateway refuses the connection (or cannot be"
+				" reached at all) fails with tm's 477/500 before any"
+				" failure_route runs, so gwfailover cannot move it; set"
+				" modparam(\"tm\", \"failure_exec_mode\", 1)\n");
 	_gwf_queue = shm_malloc(sizeof(*_gwf_queue));
 	if(_gwf_queue == NULL) {
 		SHM_MEM_ERROR_FMT("resume queue\n");
@@ -429,6 +444,10 @@ static void gwf_read_failure(
 	f->code = (int)uac->last_received;
 	f->local_timeout = (uac->reply == FAKED_REPLY && f->code == 408);
 	f->rang = (b < GWF_TXN_MAX_BRANCHES && gwf_claimed(&txn->br[b].rang));
+	/* tm's mark of a request it could not send at all (t_fwd.c: with
+	 * failure_exec_mode 1 it keeps the branch until its fr_timer, or until
+	 * the rescue that its ejection (gwf_txn_unsent()) started ends it) */
+	f->unsent = uac->icode == GWF_TM_ICODE_UNSENT && uac->reply == FAKED_REPLY;
 	f->retry_after_s = -1;
 	reason->s = NULL;
 	reason->len = 0;
@@ -583,7 +602,8 @@ static int gwf_failover_run(sip_msg_t *msg)
 	txn->last.gw = idx;
 	txn->last.delay = -1;
 	txn->last.end = GWF_END_NONE;
-	txn->last.failed_by = (int8_t)(rescued			  ? GWF_FAILED_BY_RESCUE
+	txn->last.failed_by = (int8_t)(rescued	  ? GWF_FAILED_BY_RESCUE
+								   : f.unsent ? GWF_FAILED_BY_UNREACHABLE
 								   : !f.local_timeout ? GWF_FAILED_BY_REPLY
 								   : f.rang			  ? GWF_FAILED_BY_NOANSWER
 													  : GWF_FAILED_BY_TIMEOUT);

@@ -9,6 +9,7 @@
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "core/dprint.h"
 #include "core/mem/shm_mem.h"
@@ -171,6 +172,8 @@ const char *gwf_failed_by_name(gwf_failed_by_t w)
 			return "noanswer";
 		case GWF_FAILED_BY_RESCUE:
 			return "rescue";
+		case GWF_FAILED_BY_UNREACHABLE:
+			return "unreachable";
 		default:
 			return "reply";
 	}
@@ -199,6 +202,29 @@ int gwf_txn_heard(gwf_txn_t *txn, int b)
 	uint8_t h = __atomic_load_n(&txn->br[b].heard, __ATOMIC_ACQUIRE);
 
 	return h == GWF_HEARD || h == GWF_HEARD_LATE;
+}
+
+/* tm could not send branch <b> at all (connection refused or reset, no
+ * route, TLS handshake) and, with failure_exec_mode 1, keeps it on hold
+ * until its fr_timer and calls it sent: this is the moment to know. The
+ * gateway's share is recorded now (by default: ejected at once, which
+ * rescues this call and any other in flight to it); the branch's own
+ * failure_route later only moves the call on. May run under the reply
+ * lock (a re-forward from the failure route): lock order as documented
+ * in gwfailover.h. */
+static void gwf_txn_unsent(gwf_txn_branch_t *br)
+{
+	gwf_failure_t f;
+	gwf_verdict_t v;
+
+	memset(&f, 0, sizeof(f));
+	f.code = 503; /* what tm fakes for it */
+	f.retry_after_s = -1;
+	f.unsent = 1;
+	v = gwf_cls_classify(&_gwf_cfg.cls, &f);
+	gwf_stat_inc(GWF_ST_FAILURES_UNREACHABLE);
+	if(gwf_claim(&br->done))
+		gwf_gw_failure(br->gw, br->trial, &f, v.health, 0);
 }
 
 /* The first-reply latency of branch <b> of <t> now, if it is an
@@ -258,6 +284,8 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 					|| ps->t_rbuf != &t->uac[b].request)
 				break;
 			gwf_claim_store(&txn->fl[b].sent, 1);
+			if(t->uac[b].icode == GWF_TM_ICODE_UNSENT && txn->br[b].gw >= 0)
+				gwf_txn_unsent(&txn->br[b]);
 			break;
 		case TMCB_RESPONSE_IN:
 			b = _gwf_txn_tmb->t_gett_branch();

@@ -18,6 +18,10 @@
 #include "gwf_flight.h"
 #include "gwf_plan.h"
 
+/* tm's internal code of a branch whose request could not be sent at all
+ * (uac->icode, set in t_fwd.c's send path; 5.6 and 6.0). */
+#define GWF_TM_ICODE_UNSENT 908
+
 /* tm's hard limit on branches per transaction (MAX_BRANCHES_LIMIT). */
 #define GWF_TXN_MAX_BRANCHES 32
 
@@ -42,10 +46,11 @@ typedef struct gwf_txn_branch
 /* What ended a failed attempt, for $gwf(failure). */
 typedef enum gwf_failed_by
 {
-	GWF_FAILED_BY_REPLY = 0, /* a failure reply from the gateway */
-	GWF_FAILED_BY_TIMEOUT,	 /* no reply (or only 100) before fr_timer */
-	GWF_FAILED_BY_NOANSWER,	 /* it rang, nobody answered before fr_inv_timer */
-	GWF_FAILED_BY_RESCUE	 /* moved off its ejected gateway by the module */
+	GWF_FAILED_BY_REPLY = 0,  /* a failure reply from the gateway */
+	GWF_FAILED_BY_TIMEOUT,	  /* no reply (or only 100) before fr_timer */
+	GWF_FAILED_BY_NOANSWER,	  /* it rang, nobody answered before fr_inv_timer */
+	GWF_FAILED_BY_RESCUE,	  /* moved off its ejected gateway by the module */
+	GWF_FAILED_BY_UNREACHABLE /* tm could not send the request at all */
 } gwf_failed_by_t;
 
 /* "reply", "timeout", "noanswer", "rescue". */

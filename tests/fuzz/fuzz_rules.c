@@ -67,8 +67,8 @@ static void check_rule(const gwf_cls_rule_t *r)
 		FUZZ_CHECK(r->lo >= GWF_CODE_MIN && r->hi <= GWF_CODE_MAX);
 		FUZZ_CHECK(r->lo <= r->hi);
 	} else {
-		FUZZ_CHECK(
-				r->kind == GWF_MATCH_TIMEOUT || r->kind == GWF_MATCH_NOANSWER);
+		FUZZ_CHECK(r->kind == GWF_MATCH_TIMEOUT || r->kind == GWF_MATCH_NOANSWER
+				   || r->kind == GWF_MATCH_UNREACHABLE);
 		FUZZ_CHECK(r->lo == 0 && r->hi == 0 && r->retry_after == 0);
 	}
 }
@@ -82,6 +82,16 @@ static int ref_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 	int code = f->code > 699 ? 500 : f->code;
 	unsigned i;
 
+	/* never sent: the unreachable rule, else the timeout rule */
+	if(f->unsent) {
+		for(i = 0; i < c->n; i++)
+			if(c->rules[i].kind == GWF_MATCH_UNREACHABLE)
+				return (int)i;
+		for(i = 0; i < c->n; i++)
+			if(c->rules[i].kind == GWF_MATCH_TIMEOUT)
+				return (int)i;
+		return -1;
+	}
 	for(i = 0; i < c->n; i++) {
 		r = &c->rules[i];
 		if(f->local_timeout) {
@@ -105,8 +115,8 @@ static int ref_classify(const gwf_cls_t *c, const gwf_failure_t *f)
 	return best;
 }
 
-static void check_classify(
-		const gwf_cls_t *c, int code, int timeout, int rang, int retry_after_s)
+static void check_classify_unsent(const gwf_cls_t *c, int code, int timeout,
+		int rang, int retry_after_s, int unsent)
 {
 	gwf_failure_t f;
 	gwf_verdict_t v;
@@ -117,6 +127,7 @@ static void check_classify(
 	f.local_timeout = timeout;
 	f.rang = rang;
 	f.retry_after_s = retry_after_s;
+	f.unsent = unsent;
 	v = gwf_cls_classify(c, &f);
 	want = ref_classify(c, &f);
 	FUZZ_CHECK(v.rule == want);
@@ -126,6 +137,12 @@ static void check_classify(
 		FUZZ_CHECK(v.action == c->rules[want].action);
 		FUZZ_CHECK(v.health == c->rules[want].health);
 	}
+}
+
+static void check_classify(
+		const gwf_cls_t *c, int code, int timeout, int rang, int retry_after_s)
+{
+	check_classify_unsent(c, code, timeout, rang, retry_after_s, 0);
 }
 
 static void check_table(const gwf_cls_t *c)
@@ -169,6 +186,10 @@ static void check_table(const gwf_cls_t *c)
 	/* classification at the edges of every rule */
 	check_classify(c, 408, 1, 0, -1);
 	check_classify(c, 408, 1, 1, -1);
+	/* tm's 503 for a request it could not send, and odd companions */
+	check_classify_unsent(c, 503, 0, 0, -1, 1);
+	check_classify_unsent(c, 408, 1, 0, -1, 1);
+	check_classify_unsent(c, 503, 0, 1, 30, 1);
 	for(i = 0; i < c->n; i++) {
 		if(c->rules[i].kind != GWF_MATCH_CODES)
 			continue;

@@ -32,7 +32,7 @@ DEFAULT_RULES = (
     "487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
     "604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
     "4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
-    "noanswer=stop,ignore")
+    "noanswer=stop,ignore; unreachable=failover,eject")
 RULES = {
     "default": (0, DEFAULT_RULES),
     "manual-480": (1, "480=stop,ignore"),
@@ -44,6 +44,7 @@ RULES = {
     "err-range": (0, "599-500=stop"),
     "err-health": (0, "503=failover,count,eject"),
     "err-retry-timeout": (0, "timeout+retry_after=stop"),
+    "unreachable-count": (1, "unreachable=failover,count"),
     "err-empty": (0, " ; ;"),
 }
 for name, (opt, text) in RULES.items():

@@ -313,6 +313,8 @@ def render(path, values):
 # Keys of tests/integration/proxy.cfg.tmpl besides those Kamailio() fills.
 PROXY_DEFAULTS = {
     "CHILDREN": 2,
+    # UDP only; the transport tests put TCP listen lines here
+    "TRANSPORTS": "disable_tcp=yes",
     "CORE_PARAMS": "",
     "EXTRA_MODULES": "",
     "FR_TIMER": 2000,

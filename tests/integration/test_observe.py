@@ -29,8 +29,8 @@ FAILOVER = "gwf_failover();"
 STAT_NAMES = (
     "failures_failover", "failures_retry", "failures_stop",
     "failures_counted", "failures_ignored", "failures_eject",
-    "local_timeouts", "failovers", "retries", "delayed", "progress_sent",
-    "rescued",
+    "local_timeouts", "failures_unreachable", "failovers", "retries",
+    "delayed", "progress_sent", "state_restored", "rescued",
     "rescue_kept", "ejections",
     "half_opens", "restorations", "ejections_refused", "ejections_dry_run",
     "panic_retests", "exhausted_gateways", "exhausted_attempts",

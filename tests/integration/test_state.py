@@ -230,6 +230,17 @@ def test_bad_state_file_gives_a_warning_and_a_clean_start(
                        what="a good state file")
 
 
+def test_a_fifo_at_the_path_does_not_hang_the_startup(run, proxy):
+    primary = harness.Gateway(run, "primary", "uas_200.xml")
+    path = run.path("gwf.state")
+    os.mkfifo(path)
+    k = start(run, proxy, [(1, primary.uri, 10)], path)
+    assert "is not a regular file: starting clean" in k.log()
+    harness.wait_until(lambda: os.path.isfile(path)
+                       and read_state(path) == {}, 3,
+                       what="a regular state file in its place")
+
+
 def test_the_good_file_of_the_same_test_is_restored(run, proxy):
     """The file the corrupt cases start from is itself good (else they
     would prove nothing)."""

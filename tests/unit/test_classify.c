@@ -24,6 +24,7 @@ static gwf_failure_t reply(int code, int retry_after_s)
 	f.local_timeout = 0;
 	f.rang = 0;
 	f.retry_after_s = retry_after_s;
+	f.unsent = 0;
 	return f;
 }
 
@@ -35,6 +36,17 @@ static gwf_failure_t timeout(void)
 	f.local_timeout = 1;
 	f.rang = 0;
 	f.retry_after_s = -1;
+	f.unsent = 0;
+	return f;
+}
+
+/* A request tm could not send at all: its local 503 (failure_exec_mode 1).
+ */
+static gwf_failure_t unsent(void)
+{
+	gwf_failure_t f = reply(503, -1);
+
+	f.unsent = 1;
 	return f;
 }
 
@@ -79,7 +91,7 @@ static void test_defaults_round_trip(void **state)
 
 	(void)state;
 	gwf_cls_init(&c, 1);
-	assert_int_equal(c.n, 24);
+	assert_int_equal(c.n, 25);
 	buf[0] = '\0';
 	for(i = 0; i < c.n; i++) {
 		assert_int_equal(c.rules[i].is_default, 1);
@@ -97,7 +109,7 @@ static void test_defaults_round_trip(void **state)
 			"487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
 			"604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
 			"4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
-			"noanswer=stop,ignore");
+			"noanswer=stop,ignore; unreachable=failover,eject");
 }
 
 static void test_defaults_classify(void **state)
@@ -109,6 +121,8 @@ static void test_defaults_classify(void **state)
 	assert_verdict(&c, timeout(), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 0);
 	/* the callee rang and did not answer: not the carrier's fault */
 	assert_verdict(&c, noanswer(), GWF_ACT_STOP, GWF_HEALTH_IGNORE, 23);
+	/* never sent (tm's local 503): the gateway cannot be reached */
+	assert_verdict(&c, unsent(), GWF_ACT_FAILOVER, GWF_HEALTH_EJECT, 24);
 	assert_verdict(&c, reply(408, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 1);
 	assert_verdict(&c, reply(500, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 2);
 	assert_verdict(&c, reply(503, -1), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 4);
@@ -261,6 +275,21 @@ static void test_timeout_rule(void **state)
 	assert_int_equal(PARSE(&c, "noanswer=failover", &err), 0);
 	assert_int_equal(c.n, 2);
 	assert_rule(&c, 1, "noanswer=failover,count", 0);
+	/* never sent: without an 'unreachable' rule, the 'timeout' one */
+	assert_verdict(&c, unsent(), GWF_ACT_FAILOVER, GWF_HEALTH_COUNT, 0);
+	assert_int_equal(PARSE(&c, "Unreachable=retry", &err), 0);
+	assert_int_equal(c.n, 3);
+	assert_rule(&c, 2, "unreachable=retry,count", 0);
+	assert_verdict(&c, unsent(), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 2);
+	/* tm's 503 is no 503 of the gateway: code rules do not see it */
+	assert_int_equal(PARSE(&c, "503=stop", &err), 0);
+	assert_verdict(&c, unsent(), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 2);
+	assert_int_equal(PARSE(&c, "unreachable+retry_after=stop", &err), -1);
+	assert_string_equal(
+			err.msg, "'+retry_after' not allowed with 'unreachable'");
+	gwf_cls_init(&c, 0);
+	assert_int_equal(PARSE(&c, "503=failover", &err), 0);
+	assert_verdict(&c, unsent(), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
 	/* neither matches a received 408 */
 	assert_verdict(&c, reply(408, -1), GWF_ACT_STOP, GWF_HEALTH_IGNORE, -1);
 	assert_int_equal(PARSE(&c, "noanswer+retry_after=stop", &err), -1);
@@ -325,7 +354,7 @@ static void test_override_default_in_place(void **state)
 	gwf_cls_init(&c, 1);
 	before = c;
 	assert_int_equal(PARSE(&c, "503=stop; 5XX=retry,eject", &err), 0);
-	assert_int_equal(c.n, 24);
+	assert_int_equal(c.n, 25);
 	assert_rule(&c, 4, "503=stop,ignore", 0);
 	assert_rule(&c, 21, "5xx=retry,eject", 0);
 	for(i = 0; i < c.n; i++) {
@@ -340,9 +369,9 @@ static void test_override_default_in_place(void **state)
 
 	/* A new rule is appended, still unmarked. */
 	assert_int_equal(PARSE(&c, "580-589=retry", &err), 0);
-	assert_int_equal(c.n, 25);
-	assert_rule(&c, 24, "580-589=retry,count", 0);
-	assert_verdict(&c, reply(585, -1), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 24);
+	assert_int_equal(c.n, 26);
+	assert_rule(&c, 25, "580-589=retry,count", 0);
+	assert_verdict(&c, reply(585, -1), GWF_ACT_RETRY, GWF_HEALTH_COUNT, 25);
 }
 
 static void test_specificity(void **state)
@@ -588,20 +617,20 @@ static void test_too_many_rules(void **state)
 	assert_string_equal(err.token, last);
 	assert_string_equal(err.msg, "too many rules");
 
-	/* On the defaults (24, among them 300-310 are not), 40 new ones fit. */
+	/* On the defaults (25, among them 300-310 are not), 39 new ones fit. */
 	gwf_cls_init(&c, 1);
-	assert_int_equal(gwf_cls_parse(&c, spec, 40 * 10 - 2, &err), 0);
+	assert_int_equal(gwf_cls_parse(&c, spec, 39 * 10 - 2, &err), 0);
 	assert_int_equal(c.n, GWF_CLS_MAX_RULES);
 	/* Replacing an existing rule on a full table is fine... */
 	assert_int_equal(PARSE(&c, "503=retry; 300=failover", &err), 0);
 	assert_int_equal(c.n, GWF_CLS_MAX_RULES);
 	assert_rule(&c, 4, "503=retry,count", 0);
-	assert_rule(&c, 24, "300=failover,count", 0);
+	assert_rule(&c, 25, "300=failover,count", 0);
 	/* ... adding one more is not. */
 	before = c;
-	assert_int_equal(PARSE(&c, "404=retry; 341=stop", &err), -1);
+	assert_int_equal(PARSE(&c, "404=retry; 340=stop", &err), -1);
 	assert_int_equal(err.offset, 11);
-	assert_string_equal(err.token, "341=stop");
+	assert_string_equal(err.token, "340=stop");
 	assert_string_equal(err.msg, "too many rules");
 	assert_memory_equal(&c, &before, sizeof(c));
 }
