@@ -78,7 +78,7 @@ DEFAULT_RULES = [r.strip() for r in (
     "487=stop,ignore; 600=stop,ignore; 603=stop,ignore; "
     "604=stop,ignore; 606=stop,ignore; 3xx=stop,ignore; "
     "4xx=stop,ignore; 5xx=failover,ignore; 6xx=stop,ignore; "
-    "noanswer=stop,ignore").split(";")]
+    "noanswer=stop,ignore; unreachable=failover,eject").split(";")]
 
 FAILOVER = "gwf_failover();"
 # Calls to user "two" go to dispatcher set 2, everything else to set 1.
@@ -433,7 +433,8 @@ HUGE_N = 99999999999999999999
 SET_MSG = "invalid set '%s': expected an integer 0\\.\\.2147483647"
 SEC_MSG = "invalid seconds '%s': expected 1\\.\\.86400"
 CODE_MSG = "invalid code '%s': expected a SIP code 300\\.\\.699"
-KIND_MSG = "unknown kind '%s': expected timeout, noanswer or retry_after"
+KIND_MSG = ("unknown kind '%s': expected timeout, noanswer, unreachable or"
+            " retry_after")
 
 
 def usage(what, cmd):
