@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/dprint.h"
+#include "core/globals.h"
 #include "core/mem/shm_mem.h"
 #include "core/ip_addr.h"
 #include "core/parser/msg_parser.h"
@@ -25,6 +26,8 @@
 #include "gwfailover_txn.h"
 
 static struct tm_binds *_gwf_txn_tmb = NULL;
+/* flight nodes per transaction: the core's max_branches, at most 32 */
+static unsigned _gwf_txn_nfl = GWF_TXN_MAX_BRANCHES;
 static int _gwf_pending_gw = -1;
 static uint32_t _gwf_pending_trial = 0;
 static int _gwf_pending_set = 0;
@@ -62,7 +65,8 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	if(ps->req == NULL || ps->req->first_line.type != SIP_REQUEST
 			|| ps->req->REQ_METHOD != METHOD_INVITE)
 		return;
-	txn = shm_malloc(sizeof(*txn));
+	txn = shm_malloc(
+			offsetof(gwf_txn_t, fl) + _gwf_txn_nfl * sizeof(gwf_flight_node_t));
 	if(txn == NULL) {
 		SHM_MEM_ERROR_FMT("transaction state\n");
 		return;
@@ -88,6 +92,10 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 int gwf_txn_init(struct tm_binds *tmb)
 {
 	_gwf_txn_tmb = tmb;
+	/* tm never makes more branches than the core's max_branches */
+	_gwf_txn_nfl = sr_dst_max_branches < GWF_TXN_MAX_BRANCHES
+						   ? sr_dst_max_branches
+						   : GWF_TXN_MAX_BRANCHES;
 	if(tmb->register_tmcb(0, 0, TMCB_REQUEST_IN, gwf_txn_new, 0, 0) <= 0) {
 		LM_ERR("cannot register the TMCB_REQUEST_IN callback\n");
 		return -1;
@@ -119,7 +127,7 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	gwf_txn_branch_t *br;
 	gwf_flight_node_t *fl;
 
-	if(b >= GWF_TXN_MAX_BRANCHES)
+	if(b >= _gwf_txn_nfl)
 		return;
 	br = &txn->br[b];
 	fl = &txn->fl[b];
@@ -279,7 +287,7 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			/* the INVITE of a branch was sent (not a CANCEL of ours):
 			 * now a rescue may end it. One store, no lock. */
 			b = (int)ps->branch;
-			if((ps->flags & TMCB_LOCAL_F) || b >= GWF_TXN_MAX_BRANCHES
+			if((ps->flags & TMCB_LOCAL_F) || b >= (int)_gwf_txn_nfl
 					|| b >= (int)t->nr_of_outgoings
 					|| ps->t_rbuf != &t->uac[b].request)
 				break;

@@ -94,8 +94,9 @@ typedef struct gwf_txn
 	 * and last in the struct: only the branches forwarded to a gateway
 	 * set theirs up, so a new call clears the small br[] alone, not 32
 	 * nodes of cache lines it will mostly never use. Valid only while
-	 * br[b].gw >= 0. */
-	gwf_flight_node_t fl[GWF_TXN_MAX_BRANCHES];
+	 * br[b].gw >= 0. As many as the core's max_branches (12 by default),
+	 * not 32: a smaller allocation per call (gwf_txn_init()). */
+	gwf_flight_node_t fl[];
 } gwf_txn_t;
 
 /* Bind tm and register the global TMCB_REQUEST_IN hook. mod_init only.
