@@ -230,6 +230,22 @@ def test_bad_state_file_gives_a_warning_and_a_clean_start(
                        what="a good state file")
 
 
+def test_a_newer_format_is_read_with_a_warning(run, proxy):
+    primary = harness.Gateway(run, "primary", "uas_200.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    path = run.path("gwf.state")
+    with open(path, "w") as f:
+        f.write(GOOD.replace("gwfailover-state 1", "gwfailover-state 2")
+                .replace("arg=300", "arg=300 region=eu-west")
+                .replace("@URI@", primary.uri)
+                .replace("@UNTIL@", str(int((time.time() + 300) * 1000))))
+    k = start(run, proxy, [(1, primary.uri, 20), (1, backup.uri, 10)], path)
+    assert "was written by a newer gwfailover (format 2, this one writes" \
+        " 1): read what this version knows" in k.log()
+    g = get(k, primary.uri)
+    assert g["state"] == "open" and g["restored"] == 1, g
+
+
 def test_a_fifo_at_the_path_does_not_hang_the_startup(run, proxy):
     primary = harness.Gateway(run, "primary", "uas_200.xml")
     path = run.path("gwf.state")
