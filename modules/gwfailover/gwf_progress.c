@@ -14,21 +14,13 @@
 
 #include "gwf_progress.h"
 
+/* <p> off, and <err> naming the problem. */
 static int gwf_progress_err(gwf_progress_t *p, gwf_err_t *err, const char *msg,
 		const char *s, size_t b, size_t n)
 {
 	p->code = 0;
 	p->reason[0] = '\0';
-	if(err != NULL) {
-		err->offset = b;
-		err->msg = msg;
-		if(n > sizeof(err->token) - 1)
-			n = sizeof(err->token) - 1;
-		if(n > 0)
-			memcpy(err->token, s + b, n);
-		err->token[n] = '\0';
-	}
-	return -1;
+	return gwf_err_at(err, msg, s, b, n);
 }
 
 /* The RFC 3261 (21.1) phrase of <code>, or NULL. */

@@ -50,20 +50,6 @@ int gwf_state_format_end(unsigned count, char *buf, size_t size)
 	return snprintf(buf, size, "end count=%u\n", count);
 }
 
-static int gwf_state_err(
-		gwf_err_t *err, const char *msg, const char *data, size_t at, size_t n)
-{
-	if(err != NULL) {
-		err->offset = at;
-		err->msg = msg;
-		if(n > sizeof(err->token) - 1)
-			n = sizeof(err->token) - 1;
-		memcpy(err->token, data + at, n);
-		err->token[n] = '\0';
-	}
-	return -1;
-}
-
 /* Unsigned decimal <s> (<n> bytes, no sign, no blanks) not above <max>
  * into <out>. 0 or -1. */
 static int gwf_state_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
@@ -206,27 +192,26 @@ static int gwf_state_pass(const char *data, size_t len,
 		;
 	if(e == len || e < hl + 2 || memcmp(data, GWF_STATE_MAGIC, hl) != 0
 			|| data[hl] != ' ')
-		return gwf_state_err(
+		return gwf_err_at(
 				err, "not a gwfailover state file", data, 0, e < 40 ? e : 40);
 	if(gwf_state_u64(data + hl + 1, e - hl - 1, 1000000, &v) < 0 || v == 0)
-		return gwf_state_err(
+		return gwf_err_at(
 				err, "bad version in the header", data, hl + 1, e - hl - 1);
 	*version = (unsigned)v;
 	for(b = e + 1; b < len; b = e + 1) {
 		for(e = b; e < len && data[e] != '\n'; e++)
 			;
 		if(e == len)
-			return gwf_state_err(
+			return gwf_err_at(
 					err, "truncated: last line has no newline", data, b, e - b);
 		if(ended)
-			return gwf_state_err(
-					err, "data after the end line", data, b, e - b);
+			return gwf_err_at(err, "data after the end line", data, b, e - b);
 		if(e - b > GWF_STATE_LINE_MAX)
-			return gwf_state_err(err, "line too long", data, b, 16);
+			return gwf_err_at(err, "line too long", data, b, 16);
 		if(e - b >= 3 && memcmp(data + b, "gw ", 3) == 0) {
 			why = gwf_state_parse_gw(data + b, e - b, &ent, &bad);
 			if(why != NULL)
-				return gwf_state_err(err, why, data, (size_t)(bad - data),
+				return gwf_err_at(err, why, data, (size_t)(bad - data),
 						e - (size_t)(bad - data));
 			count++;
 			if(cb != NULL)
@@ -234,16 +219,16 @@ static int gwf_state_pass(const char *data, size_t len,
 		} else if(e - b > 10 && memcmp(data + b, "end count=", 10) == 0) {
 			if(gwf_state_u64(data + b + 10, e - b - 10, UINT32_MAX, &v) < 0
 					|| v != count)
-				return gwf_state_err(err,
+				return gwf_err_at(err,
 						"end line does not match the number of gw lines", data,
 						b, e - b);
 			ended = 1;
 		} else {
-			return gwf_state_err(err, "unknown line", data, b, e - b);
+			return gwf_err_at(err, "unknown line", data, b, e - b);
 		}
 	}
 	if(!ended)
-		return gwf_state_err(err, "truncated: no end line", data, len, 0);
+		return gwf_err_at(err, "truncated: no end line", data, len, 0);
 	return (int)count;
 }
 

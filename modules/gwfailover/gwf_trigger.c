@@ -22,20 +22,6 @@ const char *gwf_trigger_name(gwf_trigger_t t)
 	return (unsigned)t < GWF_TRIG_COUNT ? gwf_trigger_names[t] : "unknown";
 }
 
-static int gwf_trigger_err(
-		gwf_err_t *err, const char *msg, const char *s, size_t b, size_t n)
-{
-	if(err != NULL) {
-		err->offset = b;
-		err->msg = msg;
-		if(n > sizeof(err->token) - 1)
-			n = sizeof(err->token) - 1;
-		memcpy(err->token, s + b, n);
-		err->token[n] = '\0';
-	}
-	return -1;
-}
-
 int gwf_trigger_parse(const char *s, size_t len, unsigned *mask, gwf_err_t *err)
 {
 	size_t b = 0, e, w;
@@ -55,7 +41,7 @@ int gwf_trigger_parse(const char *s, size_t len, unsigned *mask, gwf_err_t *err)
 		if(w == b) {
 			/* an empty list is "none"; an empty item in a list is not */
 			if(len > 0 && (words > 0 || e < len))
-				return gwf_trigger_err(
+				return gwf_err_at(
 						err, "empty trigger name in the list", s, b, 0);
 		} else if(gwf_eq_nocase(s + b, w - b, "all")) {
 			m = GWF_TRIG_ALL;
@@ -67,7 +53,7 @@ int gwf_trigger_parse(const char *s, size_t len, unsigned *mask, gwf_err_t *err)
 				if(gwf_eq_nocase(s + b, w - b, gwf_trigger_names[i]))
 					break;
 			if(i == GWF_TRIG_COUNT)
-				return gwf_trigger_err(err,
+				return gwf_err_at(err,
 						"unknown trigger (expected threshold, silence,"
 						" retry_after, eject_rule, trial, all or none)",
 						s, b, w - b);

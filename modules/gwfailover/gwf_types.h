@@ -41,6 +41,24 @@ static inline int gwf_err_plain(gwf_err_t *err, const char *msg)
 	return -1;
 }
 
+/* Fill <err> (if not NULL) for a problem at byte <at> of <s>, naming the
+ * <n> bytes there (cut to fit the token). Returns -1, so callers can
+ * return it. */
+static inline int gwf_err_at(
+		gwf_err_t *err, const char *msg, const char *s, size_t at, size_t n)
+{
+	if(err != NULL) {
+		err->offset = at;
+		err->msg = msg;
+		if(n > sizeof(err->token) - 1)
+			n = sizeof(err->token) - 1;
+		if(n > 0)
+			memcpy(err->token, s + at, n);
+		err->token[n] = '\0';
+	}
+	return -1;
+}
+
 /* What to do with the call after a failed attempt. */
 /* Is <s> (<len> bytes) the lower-case keyword <kw>, in any case? ASCII
  * only, on purpose: tolower() would depend on the process locale. */

@@ -102,30 +102,37 @@ def get(k, uri):
     return k.jsonrpc_value("gwfailover.get", uri)
 
 
+def refused_calls(run, proxy, calls, max_ms, **keys):
+    """<calls> calls at <calls>/s with a primary that refuses TCP
+    connections and a healthy UDP backup: every one answered by the
+    backup within <max_ms>, the primary ejected as unreachable. Returns
+    (proxy, its statistics, the primary's gwfailover.get)."""
+    dead = "sip:127.0.0.1:%d;transport=tcp" % free_tcp_port()
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy_tcp(proxy, [(1, dead, 20), (1, backup.uri, 10)], **keys)
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=calls, rate=calls, timeout=60)
+    assert res.rc == 0, res.output
+    assert res.finals() == [200] * calls
+    times = [ms for _, _, ms in harness.answer_times(res)]
+    assert max(times) < max_ms, sorted(times)[-3:]
+    assert len(backup.invites()) == calls
+    g = get(k, dead)
+    assert g["state"] == "open" and g["reason"].startswith("unreachable"), g
+    assert g["received_5xx"] == 0, g  # tm's 503 is not the gateway's
+    return k, k.gwf_stats(), g
+
+
 def test_refused_connection_fails_over_and_ejects_at_once(run, proxy):
     """tcp_async=no: the connect runs in the worker, so a refused one fails
     the send itself, and tm tells the failure route (failure_exec_mode 1).
-    The gateway is ejected after that one refused connection."""
-    dead = "sip:127.0.0.1:%d;transport=tcp" % free_tcp_port()
-    backup = harness.Gateway(run, "backup", "uas_200.xml")
-    k = proxy_tcp(proxy, [(1, dead, 20), (1, backup.uri, 10)],
-                  CORE_PARAMS="tcp_async=no")
+    The gateway is ejected after that one refused connection, and the call
+    rescued as soon as the send failed: no call waits a timer."""
+    k, st, _ = refused_calls(run, proxy, 10, 1000,
+                             CORE_PARAMS="tcp_async=no")
     assert FEXEC_WARNING not in k.log()
-    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
-                             calls=10, rate=10, timeout=30)
-    assert res.rc == 0, res.output
-    assert res.finals() == [200] * 10
-    times = [ms for _, _, ms in harness.answer_times(res)]
-    # rescued as soon as the send failed: no call waits a timer
-    assert max(times) < 1000, sorted(times)[-3:]
-    g = get(k, dead)
-    assert g["state"] == "open", g
-    assert g["reason"].startswith("unreachable"), g
-    st = k.gwf_stats()
-    # ejected after its first refused connection: nothing more tried it
+    # nothing more tried it after its first refused connection
     assert st["failures_unreachable"] == 1 and st["ejections"] == 1, st
-    assert g["received_5xx"] == 0, g  # tm's 503 is not the gateway's
-    assert len(backup.invites()) == 10
 
 
 def test_refused_async_connect_costs_no_call(run, proxy):
@@ -135,19 +142,8 @@ def test_refused_async_connect_costs_no_call(run, proxy):
     unreachable (silence detection would find it within a second too);
     the rescue moves its calls. No call lost, none later than about a
     second and a half."""
-    dead = "sip:127.0.0.1:%d;transport=tcp" % free_tcp_port()
-    backup = harness.Gateway(run, "backup", "uas_200.xml")
-    k = proxy_tcp(proxy, [(1, dead, 20), (1, backup.uri, 10)],
-                  FR_TIMER=FR_DEFAULT, FR_INV_TIMER=120000)
-    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
-                             calls=20, rate=20, timeout=60)
-    assert res.rc == 0, res.output
-    assert res.finals() == [200] * 20
-    times = [ms for _, _, ms in harness.answer_times(res)]
-    assert max(times) < 1500, sorted(times)[-3:]
-    g = get(k, dead)
-    assert g["state"] == "open" and g["reason"].startswith("unreachable"), g
-    st = k.gwf_stats()
+    _, st, _ = refused_calls(run, proxy, 20, 1500, FR_TIMER=FR_DEFAULT,
+                             FR_INV_TIMER=120000)
     assert 1 <= st["failures_unreachable"] <= 3 and st["ejections"] == 1, st
 
 
