@@ -19,7 +19,7 @@
 #   make soak     deps + build + the seeded chaos soak (docs/testing.md):
 #                 SOAK_CALLS (10000), SOAK_SEED (random, printed), SOAK_RATE
 #                 (50 calls/s); SANITIZE=1 with the module under ASan/UBSan;
-#                 `make test` runs short ones (1500 calls), a fixed and a
+#                 `make test` runs short ones (1000 calls), a fixed and a
 #                 random seed
 #   make format   reformat C sources;  make format-check  verify them
 
@@ -177,7 +177,7 @@ soak-one: module
 # run) against the first series tested, one with a random seed (printed: a
 # failure is replayed with it) against the last. SOAK_SEED= picks the seed
 # of one soak-smoke run (empty: random).
-SOAK_SMOKE_CALLS ?= 1500
+SOAK_SMOKE_CALLS ?= 1000
 SOAK_SMOKE_RATE ?= 100
 SOAK_FIXED_SEED ?= 20261204
 soak-smoke: module
