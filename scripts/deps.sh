@@ -5,7 +5,7 @@
 set -euo pipefail
 
 BUILD_DIR=${BUILD_DIR:-$(cd "$(dirname "$0")/.." && pwd)/build}
-PKGS=(kamailio kamailio-extra-modules kamailio-lua-modules
+PKGS=(kamailio kamailio-extra-modules kamailio-lua-modules kamailio-tls-modules
 	sip-tester libcurl4-openssl-dev libssl-dev libcmocka-dev python3-pytest
 	clang-format build-essential pkg-config dpkg-dev bison flex
 	valgrind curl python3

@@ -33,7 +33,7 @@ tree="$BUILD_DIR/kamailio-$upver"
 # What the integration tests, cfg/kamailio.cfg, the demo and the benchmarks
 # load (besides gwfailover), and kamcmd's own tree.
 MODULES=(tm tmx sl rr pv xlog maxfwd textops siputils dispatcher ctl kex
-	corex jsonrpcs xhttp xhttp_prom cfgutils async app_lua)
+	corex jsonrpcs xhttp xhttp_prom cfgutils async app_lua tls)
 # app_lua needs Lua's headers; the core needs bison and flex (deps.sh).
 mapfile -t missing < <(apt_missing liblua5.1-0-dev bison flex)
 if [ ${#missing[@]} -gt 0 ]; then

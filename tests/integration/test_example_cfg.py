@@ -403,3 +403,25 @@ def test_example_cfg_tells_callers_and_keeps_its_state(run):
                              calls=2, rate=5, timeout=20)
     assert res.finals() == [200, 200]
     assert len(primary.invites()) == invites
+
+
+def test_example_cfg_with_tls_reaches_a_tls_carrier(run):
+    """-A WITH_TLS: the example configuration loads tls and sends to a
+    carrier over TLS (a second Kamailio taking TLS, see test_tls.py)."""
+    from test_tls import TlsGateway, make_certs, tls_cfg
+    p = make_certs(run)
+    uas = harness.Gateway(run, "uas", "uas_200.xml")
+    gw = TlsGateway(run, "tlsgw", p("gw.crt"), p("gw.key"), p("ca.crt"), uas)
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    ds_list = harness.dispatcher_list(
+        run, [(1, gw.uri, 20), (1, backup.uri, 10)])
+    cfg = tls_cfg(run, "proxy_tls.cfg", p("bad.crt"), p("bad.key"),
+                  p("ca.crt"))
+    k = ExampleKamailio(run, ds_list, WITH_TLS="",
+                        TLS_PORT=harness.free_udp_port(),
+                        TLS_CFG='"%s"' % cfg)
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=3, rate=5, timeout=20)
+    assert res.finals() == [200] * 3
+    assert len(uas.invites()) == 3 and backup.invites() == []
+    assert "failure_exec_mode' is 0" not in k.log()
