@@ -425,3 +425,38 @@ def test_example_cfg_with_tls_reaches_a_tls_carrier(run):
     assert res.finals() == [200] * 3
     assert len(uas.invites()) == 3 and backup.invites() == []
     assert "failure_exec_mode' is 0" not in k.log()
+
+
+def test_example_cfg_tls_carrier_failures_cost_no_call(run):
+    """-A WITH_TLS, the example's defaults (tm's fr_timer 3 s, silence
+    detection, rescue, failure_exec_mode 1): a TLS carrier whose
+    certificate does not verify and one that refuses the connection, each
+    before a healthy UDP backup. No call is lost or waits a timer; the
+    refusing one is ejected as unreachable, the other as silent."""
+    from test_tls import TlsGateway, make_certs, tls_cfg
+    p = make_certs(run)
+    uas = harness.Gateway(run, "uas", "uas_200.xml")
+    bad = TlsGateway(run, "tlsgw", p("bad.crt"), p("bad.key"), p("ca.crt"),
+                     uas)
+    refusing = "sip:127.0.0.1:%d;transport=tls" % harness.free_udp_port()
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    # the example routes every call to set 1: one carrier per Kamailio
+    cfg = tls_cfg(run, "proxy_tls.cfg", p("bad.crt"), p("bad.key"),
+                  p("ca.crt"))
+    for name, carrier, why in (("bad_cert", bad.uri, "silent"),
+                               ("refused", refusing, "unreachable")):
+        ds_list = harness.dispatcher_list(
+            run, [(1, carrier, 20), (1, backup.uri, 10)])
+        k = ExampleKamailio(run, ds_list, WITH_TLS="",
+                            TLS_PORT=harness.free_udp_port(),
+                            TLS_CFG='"%s"' % cfg)
+        res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
+                                 k.sip_port, calls=10, rate=10, timeout=30)
+        assert res.finals() == [200] * 10, name
+        times = [ms for _, _, ms in harness.answer_times(res)]
+        assert max(times) < 2000, (name, sorted(times)[-3:])
+        gw = k.gateways()[carrier]
+        assert gw["state"] == "open" and gw["reason"].startswith(why), \
+            (name, gw)
+        k.proc.stop()
+    assert uas.invites() == []
