@@ -145,6 +145,17 @@ def check_module_build():
 _next_port = 20000 + (os.getpid() % 400) * 100
 
 
+def tcp_listening(port):
+    """Does something accept TCP connections on 127.0.0.1:<port>?"""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        try:
+            s.connect(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def free_udp_port():
     global _next_port
     for _ in range(2000):

@@ -7,7 +7,6 @@ does not verify, or that refuses the connection, costs no call: the calls
 go to the backup and the gateway is ejected."""
 
 import os
-import socket
 import subprocess
 
 import harness
@@ -74,13 +73,7 @@ class TlsGateway(harness.Kamailio):
             if not self.proc.running():
                 raise RuntimeError("tls gateway exited:\n%s"
                                    % self.proc.output()[-3000:])
-            with socket.socket() as s:
-                s.settimeout(0.5)
-                try:
-                    s.connect(("127.0.0.1", self.tls_port))
-                    return True
-                except OSError:
-                    return False
+            return harness.tcp_listening(self.tls_port)
         harness.wait_until(ready, timeout, step=0.1,
                            what="the TLS gateway to listen")
 

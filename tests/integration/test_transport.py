@@ -40,13 +40,7 @@ class TcpGateway(harness.Gateway):
         self.uri = "sip:127.0.0.1:%d;transport=tcp" % self.port
 
     def _bound(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.settimeout(0.5)
-            try:
-                s.connect(("127.0.0.1", self.port))
-                return True
-            except OSError:
-                return False
+        return harness.tcp_listening(self.port)
 
 
 class SilentTcpListener(threading.Thread):
