@@ -26,7 +26,7 @@ class ExampleKamailio(harness.Kamailio):
     Reuses harness.Kamailio's readiness check and RPC helpers."""
 
     def __init__(self, run, ds_list, expect_start=True, prometheus=False,
-                 **params):
+                 name="kamailio", **params):
         self.run = run
         self.sip_port = harness.free_udp_port()
         self.ctl = run.sock("ctl.sock")
@@ -47,7 +47,8 @@ class ExampleKamailio(harness.Kamailio):
             self.http_port = harness.free_udp_port()
             defines += ["WITH_PROMETHEUS", "HTTP_PORT=%d" % self.http_port]
         defines += ["%s=%s" % (k, v) for k, v in sorted(params.items())]
-        self.start("kamailio", defines, expect_start)
+        # a name of its own per instance of a test: its own log file
+        self.start(name, defines, expect_start)
 
     # ---------------------------------------------------------- operator view
 
@@ -447,8 +448,8 @@ def test_example_cfg_tls_carrier_failures_cost_no_call(run):
                                ("refused", refusing, "unreachable")):
         ds_list = harness.dispatcher_list(
             run, [(1, carrier, 20), (1, backup.uri, 10)])
-        k = ExampleKamailio(run, ds_list, WITH_TLS="",
-                            TLS_PORT=harness.free_udp_port(),
+        k = ExampleKamailio(run, ds_list, name="kamailio_" + name,
+                            WITH_TLS="", TLS_PORT=harness.free_udp_port(),
                             TLS_CFG='"%s"' % cfg)
         res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
                                  k.sip_port, calls=10, rate=10, timeout=30)
@@ -460,3 +461,34 @@ def test_example_cfg_tls_carrier_failures_cost_no_call(run):
             (name, gw)
         k.proc.stop()
     assert uas.invites() == []
+
+
+def test_example_cfg_tcp_carrier_failures_cost_no_call(run):
+    """-A WITH_TCP, the example's defaults: a TCP carrier that refuses the
+    connection and one that takes it and never answers, each before a
+    healthy UDP backup. No call is lost or waits a timer; the refusing one
+    is ejected as unreachable, the silent one as silent."""
+    from test_transport import SilentTcpListener, free_tcp_port
+    silent = SilentTcpListener()
+    silent.start()
+    try:
+        backup = harness.Gateway(run, "backup", "uas_200.xml")
+        refusing = "sip:127.0.0.1:%d;transport=tcp" % free_tcp_port()
+        for name, carrier, why in (("refused", refusing, "unreachable"),
+                                   ("silent", silent.uri, "silent")):
+            ds_list = harness.dispatcher_list(
+                run, [(1, carrier, 20), (1, backup.uri, 10)])
+            k = ExampleKamailio(run, ds_list, name="kamailio_" + name,
+                                WITH_TCP="")
+            res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
+                                     k.sip_port, calls=10, rate=10,
+                                     timeout=30)
+            assert res.finals() == [200] * 10, name
+            times = [ms for _, _, ms in harness.answer_times(res)]
+            assert max(times) < 2000, (name, sorted(times)[-3:])
+            gw = k.gateways()[carrier]
+            assert gw["state"] == "open" and gw["reason"].startswith(why), \
+                (name, gw)
+            k.proc.stop()
+    finally:
+        silent.stop()
