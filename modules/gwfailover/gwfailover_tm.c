@@ -41,7 +41,6 @@
  * may live: its fr_timer must not fire before the resume process runs. */
 #define GWF_BLIND_MARGIN_MS 5000
 
-
 /* One suspended call waiting for its delay. */
 typedef struct gwf_qitem
 {
@@ -74,11 +73,19 @@ static gwf_qitem_t *_gwf_resuming = NULL;
 /* tm's remap_503_500: a locally sent "exhausted" reply follows it too. */
 static int _gwf_remap_503 = 1;
 
+/* tm's integer modparam <name> as set, or NULL if it has none by that
+ * name. */
+static int *gwf_tm_int_param(char *name)
+{
+	struct sr_module *tm_mod = find_module_by_name("tm");
+	modparam_t ptype;
+
+	return tm_mod ? find_param_export(tm_mod, name, PARAM_INT, &ptype) : NULL;
+}
+
 int gwf_tm_init(str *failover_cb)
 {
 	ksr_cmd_export_t *ce;
-	struct sr_module *tm_mod;
-	modparam_t ptype;
 	int *remap, *fexec;
 
 	if(load_tm_api(&_gwf_tmb) < 0 || tm_load_xapi(&_gwf_xtmb) < 0) {
@@ -90,10 +97,7 @@ int gwf_tm_init(str *failover_cb)
 	gwf_rescue_init(&_gwf_tmb);
 	if(gwf_announce_init(&_gwf_tmb, failover_cb) < 0)
 		return -1;
-	tm_mod = find_module_by_name("tm");
-	remap = tm_mod ? find_param_export(
-					tm_mod, "remap_503_500", PARAM_INT, &ptype)
-				   : NULL;
+	remap = gwf_tm_int_param("remap_503_500");
 	if(remap != NULL)
 		_gwf_remap_503 = *remap;
 	/* With TCP or TLS, a gateway that refuses the connection fails the
@@ -101,9 +105,7 @@ int gwf_tm_init(str *failover_cb)
 	 * the caller gets tm's 477 or 500 (docs: transports). Not an error:
 	 * UDP-only setups rarely see a send fail, and a config that works
 	 * must not stop starting after an upgrade. */
-	fexec = tm_mod ? find_param_export(
-					tm_mod, "failure_exec_mode", PARAM_INT, &ptype)
-				   : NULL;
+	fexec = gwf_tm_int_param("failure_exec_mode");
 	if(fexec != NULL && *fexec == 0 && (!tcp_disable || !tls_disable))
 		LM_WARN("tm modparam 'failure_exec_mode' is 0 with TCP/TLS enabled:"
 				" a call whose gateway refuses the connection (or cannot be"

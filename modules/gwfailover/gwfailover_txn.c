@@ -226,7 +226,9 @@ static void gwf_txn_unsent(gwf_txn_branch_t *br)
 	gwf_verdict_t v;
 
 	memset(&f, 0, sizeof(f));
-	f.code = 503; /* what tm fakes for it */
+	/* tm's local code for it (503 at a UDP retransmission, 408 at
+	 * fr_timer over TCP): not the gateway's, and no rule looks at it */
+	f.code = 503;
 	f.retry_after_s = -1;
 	f.unsent = 1;
 	v = gwf_cls_classify(&_gwf_cfg.cls, &f);

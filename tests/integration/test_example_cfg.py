@@ -428,6 +428,25 @@ def test_example_cfg_with_tls_reaches_a_tls_carrier(run):
     assert "failure_exec_mode' is 0" not in k.log()
 
 
+def failing_carrier_costs_no_call(run, name, carrier, why, backup,
+                                  **defines):
+    """10 calls through the example configuration (<defines>) with
+    <carrier> first and the healthy UDP <backup> second: every call
+    answered within 2 s, <carrier> ejected with a reason starting with
+    <why>. Stops that Kamailio."""
+    ds_list = harness.dispatcher_list(
+        run, [(1, carrier, 20), (1, backup.uri, 10)])
+    k = ExampleKamailio(run, ds_list, name="kamailio_" + name, **defines)
+    res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
+                             k.sip_port, calls=10, rate=10, timeout=30)
+    assert res.finals() == [200] * 10, name
+    times = [ms for _, _, ms in harness.answer_times(res)]
+    assert max(times) < 2000, (name, sorted(times)[-3:])
+    gw = k.gateways()[carrier]
+    assert gw["state"] == "open" and gw["reason"].startswith(why), (name, gw)
+    k.proc.stop()
+
+
 def test_example_cfg_tls_carrier_failures_cost_no_call(run):
     """-A WITH_TLS, the example's defaults (tm's fr_timer 3 s, silence
     detection, rescue, failure_exec_mode 1): a TLS carrier whose
@@ -446,20 +465,9 @@ def test_example_cfg_tls_carrier_failures_cost_no_call(run):
                   p("ca.crt"))
     for name, carrier, why in (("bad_cert", bad.uri, "silent"),
                                ("refused", refusing, "unreachable")):
-        ds_list = harness.dispatcher_list(
-            run, [(1, carrier, 20), (1, backup.uri, 10)])
-        k = ExampleKamailio(run, ds_list, name="kamailio_" + name,
-                            WITH_TLS="", TLS_PORT=harness.free_udp_port(),
-                            TLS_CFG='"%s"' % cfg)
-        res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
-                                 k.sip_port, calls=10, rate=10, timeout=30)
-        assert res.finals() == [200] * 10, name
-        times = [ms for _, _, ms in harness.answer_times(res)]
-        assert max(times) < 2000, (name, sorted(times)[-3:])
-        gw = k.gateways()[carrier]
-        assert gw["state"] == "open" and gw["reason"].startswith(why), \
-            (name, gw)
-        k.proc.stop()
+        failing_carrier_costs_no_call(
+            run, name, carrier, why, backup, WITH_TLS="",
+            TLS_PORT=harness.free_udp_port(), TLS_CFG='"%s"' % cfg)
     assert uas.invites() == []
 
 
@@ -476,19 +484,7 @@ def test_example_cfg_tcp_carrier_failures_cost_no_call(run):
         refusing = "sip:127.0.0.1:%d;transport=tcp" % free_tcp_port()
         for name, carrier, why in (("refused", refusing, "unreachable"),
                                    ("silent", silent.uri, "silent")):
-            ds_list = harness.dispatcher_list(
-                run, [(1, carrier, 20), (1, backup.uri, 10)])
-            k = ExampleKamailio(run, ds_list, name="kamailio_" + name,
-                                WITH_TCP="")
-            res = harness.run_caller(run, "caller_" + name, "uac_call.xml",
-                                     k.sip_port, calls=10, rate=10,
-                                     timeout=30)
-            assert res.finals() == [200] * 10, name
-            times = [ms for _, _, ms in harness.answer_times(res)]
-            assert max(times) < 2000, (name, sorted(times)[-3:])
-            gw = k.gateways()[carrier]
-            assert gw["state"] == "open" and gw["reason"].startswith(why), \
-                (name, gw)
-            k.proc.stop()
+            failing_carrier_costs_no_call(run, name, carrier, why, backup,
+                                          WITH_TCP="")
     finally:
         silent.stop()
