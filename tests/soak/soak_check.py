@@ -160,8 +160,14 @@ def counters(s, stats_before, runner):
     logged = sum(len(gw.snapshot()) for gw in s.gws)
     no_gw = sum(1 for caller in callers for c in caller.order
                 if c.final == 503 and (c.final_reason or "") == "No gateway")
+    # a CANCEL that overtakes the first relay: t_relay() refuses it (no
+    # INVITE leaves) and the example's sl_reply_error() answers 487
+    # "Transaction canceled"
+    unrelayed = sum(1 for caller in callers for c in caller.order
+                    if c.final == 487 and (c.final_reason or "").startswith(
+                        "Transaction canceled"))
     placed = sum(c.started for c in callers)
-    first = placed - no_gw
+    first = placed - no_gw - unrelayed
     # the warm-up's INVITEs: before stats_before
     warm = s.warm_invites
     forwards = first + _delta(st, stats_before, "failovers") + \
