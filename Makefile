@@ -129,7 +129,7 @@ asan-test:
 	@$(MAKE) --no-print-directory -C tests/unit asan
 
 integration-test: module
-	@cd tests && $(PYTHON) -m pytest -p no:cacheprovider integration
+	@cd tests && $(PYTHON) -m pytest -p no:cacheprovider $(PYTEST_ARGS) integration
 
 # libFuzzer targets of the parsers (tests/fuzz/, clang from `make deps`):
 # each runs FUZZ_SECONDS from a scratch copy of its seed corpus in

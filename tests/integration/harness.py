@@ -141,8 +141,23 @@ def check_module_build():
 
 # Ports: each run of the suite takes a block chosen from its PID, and each
 # test takes ports from it in order, checking that they are free, so tests
-# never collide with each other and rarely with anything else.
-_next_port = 20000 + (os.getpid() % 400) * 100
+# never collide with each other. The blocks lie below the kernel's ephemeral
+# range: a port checked free there can be taken, before sipp binds it, by
+# any socket bound to port 0 (a UDP client, curl's connection), which once
+# failed a CI run with "Unable to bind main socket".
+
+
+def _ephemeral_low():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_PORT_LOW = 10000
+_PORT_HIGH = max(_PORT_LOW + 2000, min(_ephemeral_low(), 65536) - 1)
+_next_port = _PORT_LOW + (os.getpid() * 100) % (_PORT_HIGH - _PORT_LOW - 1000)
 
 
 def tcp_listening(port):
@@ -161,8 +176,8 @@ def free_udp_port():
     for _ in range(2000):
         port = _next_port
         _next_port += 1
-        if _next_port > 60000:
-            _next_port = 20000
+        if _next_port > _PORT_HIGH:
+            _next_port = _PORT_LOW
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -545,6 +560,10 @@ def run_caller(run, name, scenario, target_port, calls=1, rate=1.0,
     scen = run.template(scenario, **subst) if subst else \
         os.path.join(SIPP_DIR, scenario)
     # "-r N -rp M" places N calls every M ms: express any rate that way.
+    # sipp places its first call one period/N after it starts, so a single
+    # call goes at a high rate: at -r 1 it would idle a second first.
+    if calls == 1:
+        rate = 1000
     r, rp = (int(rate), 1000) if rate >= 1 else (1, int(1000 / rate))
     argv = [SIPP, "127.0.0.1:%d" % target_port, "-sf", scen, "-i", "127.0.0.1",
             "-p", str(port), "-s", service, "-m", str(calls),

@@ -522,7 +522,8 @@ def test_copies_of_one_2xx_credit_the_gateway_once(run, proxy):
     so copies of one 200 handled by several workers at once raced for the
     branch's outcome. Each call must count one success, and a half-open
     gateway needing two trial successes must not close after one call."""
-    gw = harness.Gateway(run, "gw", "uas_200_burst.xml")
+    gw = harness.Gateway(run, "gw", "uas_200_burst.xml",
+                         extra=("-default_behaviors", "all,-abortunexp"))
     backup = harness.Gateway(run, "backup", "uas_200.xml")
     k = proxy([(1, gw.uri, 20), (1, backup.uri, 10)], CHILDREN=8,
               FAILURE_BODY=FAILOVER,
