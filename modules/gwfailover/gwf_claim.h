@@ -55,4 +55,13 @@ static inline void gwf_claim_store(uint8_t *flag, int v)
 	__atomic_store_n(flag, (uint8_t)(v != 0), __ATOMIC_RELEASE);
 }
 
+/* Set <bits> in <flags> and return the bits set before: a hand-over
+ * between two parties that each set a bit of their own, then look at the
+ * other's (gwf_txn.c's branch set-up): whichever comes second sees the
+ * first's bit, so exactly one of them acts. */
+static inline uint8_t gwf_claim_or(uint8_t *flags, uint8_t bits)
+{
+	return __atomic_fetch_or(flags, bits, __ATOMIC_ACQ_REL);
+}
+
 #endif

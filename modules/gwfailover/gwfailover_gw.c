@@ -7,6 +7,7 @@
  * GNU GPL version 2 or later with the OpenSSL exception.
  */
 
+#include <string.h>
 #include <unistd.h>
 
 #include "core/dprint.h"
@@ -685,10 +686,32 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
  * and stays removed: a late lookup, e.g. from the destination xavp of a
  * call that was routed before the dispatcher.reload, changes nothing;
  * only a sweep that finds it in the dispatcher again brings it back. */
+/* A call is forwarded to <gw>: if the gateway is on trial the call takes
+ * a trial slot when one is free (*trial, 0: none), else it counts for
+ * silence detection; <node>, if not NULL, goes on the gateway's flight
+ * list. Returns 1 if the resume process is to be woken. (expects the
+ * table lock) */
+static int gwf_gw_forward_locked(gwf_gw_t *gw, uint64_t now, uint32_t *trial,
+		gwf_trans_t *t, gwf_flight_node_t *node)
+{
+	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
+
+	*trial = 0;
+	if(gw->brk.state == GWF_BRK_HALF_OPEN) {
+		gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
+		gwf_gw_trans_locked(gw, t, tr, GWF_BRK_HALF_OPEN, GWF_WHY_NONE, 0, 0);
+	} else {
+		gwf_gw_sent_locked(gw, now, t);
+	}
+	if(node == NULL)
+		return 0;
+	node->trial = *trial;
+	return gwf_gw_flight_push_locked(gw, node);
+}
+
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 		const char *ds_flags, gwf_flight_node_t *node)
 {
-	gwf_brk_trans_t tr = GWF_BRK_T_NONE;
 	gwf_gwtab_rc_t rc;
 	gwf_gw_t *gw;
 	uint64_t now = gwf_now_ms();
@@ -706,17 +729,8 @@ static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 	}
 	if(gw != NULL) {
 		idx = (int)(gw - _gwf_gw_table->entries);
-		if(trial != NULL && gw->brk.state == GWF_BRK_HALF_OPEN) {
-			gwf_brk_acquire(&gw->brk, &_gwf_cfg.brk, now, trial, &tr);
-			gwf_gw_trans_locked(
-					gw, t, tr, GWF_BRK_HALF_OPEN, GWF_WHY_NONE, 0, 0);
-		} else if(trial != NULL) {
-			gwf_gw_sent_locked(gw, now, t);
-		}
-		if(trial != NULL && node != NULL) {
-			node->trial = *trial;
-			wake = gwf_gw_flight_push_locked(gw, node);
-		}
+		if(trial != NULL)
+			wake = gwf_gw_forward_locked(gw, now, trial, t, node);
 	}
 	lock_release(_gwf_gw_lock);
 	if(wake)
@@ -747,6 +761,46 @@ int gwf_gw_lookup_forward(
 	if(idx >= 0)
 		gwf_gw_after(idx, &t);
 	return idx;
+}
+
+int gwf_gw_forward_at(int idx, uint32_t *trial, gwf_flight_node_t *node)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+	gwf_trans_t t = GWF_TRANS_NONE;
+	int wake;
+
+	*trial = 0;
+	if(gw == NULL)
+		return -1;
+	lock_get(_gwf_gw_lock);
+	wake = gwf_gw_forward_locked(gw, gwf_now_ms(), trial, &t, node);
+	lock_release(_gwf_gw_lock);
+	if(wake)
+		gwf_wake_signal(gwf_wake_resume());
+	gwf_gw_after(idx, &t);
+	return idx;
+}
+
+int gwf_gw_known(int set, const str *uri)
+{
+	gwf_gw_t *gw;
+	int idx = -1;
+
+	lock_get(_gwf_gw_lock);
+	gw = gwf_gwtab_find(_gwf_gw_table, set, uri->s, (size_t)uri->len);
+	if(gw != NULL)
+		idx = (int)(gw - _gwf_gw_table->entries);
+	lock_release(_gwf_gw_lock);
+	return idx;
+}
+
+int gwf_gw_uri_is(int idx, const str *uri)
+{
+	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
+
+	/* a slot's key never changes once taken: no lock needed */
+	return gw != NULL && uri->len == (int)gw->uri_len
+		   && memcmp(gw->uri, uri->s, (size_t)uri->len) == 0;
 }
 
 void gwf_gw_sent(int idx, uint32_t trial, gwf_flight_node_t *node)

@@ -93,6 +93,18 @@ unsigned gwf_gw_rescue_take(uint32_t from, int *idx, gwf_flight_ref_t *out,
  * rescued in all, for one log line; else 0. */
 unsigned gwf_gw_rescued(int idx, unsigned n, int last);
 
+/* A call the script routed is being forwarded to the gateway in slot
+ * <idx>, looked up before (gwf_gw_lookup()): as gwf_gw_lookup_forward()
+ * from there on. Returns <idx>, or -1 if there is no such slot. */
+int gwf_gw_forward_at(int idx, uint32_t *trial, gwf_flight_node_t *node);
+
+/* Slot of gateway (<set>, <uri>) if the table has it, else -1; never adds
+ * one. */
+int gwf_gw_known(int set, const str *uri);
+
+/* Is <uri> the URI of the gateway in slot <idx>? */
+int gwf_gw_uri_is(int idx, const str *uri);
+
 /* A call the script routed (ds_select_dst) is being forwarded to
  * (<set>, <uri>): like gwf_gw_lookup(), and if the gateway is on trial the
  * call takes a trial slot when one is free (*trial, 0: none); <node> as

@@ -528,7 +528,7 @@ static int gwf_failover_run(sip_msg_t *msg)
 	gwf_plan_t plan;
 	gwf_has_next_arg_t hn;
 	uint32_t trial;
-	int b, set, idx, rc, rescued;
+	int b, set, idx, bgw, rc, rescued;
 	str uri, reason;
 
 	if(!is_route_type(FAILURE_ROUTE)) {
@@ -581,15 +581,13 @@ static int gwf_failover_run(sip_msg_t *msg)
 
 	/* The branch map names the gateway exactly; the xavp head is the same
 	 * gateway unless the script moved it. */
-	idx = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].gw : -1;
-	trial = (b < GWF_TXN_MAX_BRANCHES) ? txn->br[b].trial : 0;
-	if(idx < 0)
-		idx = gwf_gw_lookup(set, &uri);
+	bgw = (b < GWF_TXN_MAX_BRANCHES) ? gwf_txn_branch_gw(txn, b, &trial) : -1;
+	idx = bgw >= 0 ? bgw : gwf_gw_lookup(set, &uri);
 	/* The branch is over: no longer in flight to its gateway (else it
 	 * would leave the list only when tm frees the transaction; a heard
 	 * one leaves with the next sweep) */
-	if(b < GWF_TXN_MAX_BRANCHES && txn->br[b].gw >= 0 && !gwf_txn_heard(txn, b))
-		gwf_gw_flight_drop(txn->br[b].gw, &txn->fl[b]);
+	if(bgw >= 0 && !gwf_txn_heard(txn, b))
+		gwf_gw_flight_drop(bgw, &txn->fl[b]);
 	/* No reply at all before fr_timer: the gateway's learnt silence
 	 * timeout backs off (a rescue backed it off when it ejected). */
 	if(idx >= 0 && !rescued && f.local_timeout

@@ -17,6 +17,7 @@
 #include "core/ip_addr.h"
 #include "core/parser/msg_parser.h"
 #include "core/parser/parse_cseq.h"
+#include "core/route.h"
 
 #include "gwf_claim.h"
 #include "gwfailover.h"
@@ -60,7 +61,8 @@ static void gwf_txn_release(void *param)
 static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 {
 	gwf_txn_t *txn;
-	int i;
+	int i, set, types;
+	str uri;
 
 	if(ps->req == NULL || ps->req->first_line.type != SIP_REQUEST
 			|| ps->req->REQ_METHOD != METHOD_INVITE)
@@ -71,7 +73,7 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 		SHM_MEM_ERROR_FMT("transaction state\n");
 		return;
 	}
-	/* not the flight nodes: gwf_txn_forwarded() sets each up */
+	/* not the flight nodes: each branch's set-up does its own */
 	memset(txn, 0, offsetof(gwf_txn_t, fl));
 	txn->call.start_ms = gwf_now_ms();
 	txn->last.delay = -1;
@@ -79,10 +81,22 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	txn->last.rule = -1;
 	for(i = 0; i < GWF_TXN_MAX_BRANCHES; i++)
 		txn->br[i].gw = -1;
-	if(_gwf_txn_tmb->register_tmcb(ps->req, t,
-			   TMCB_REQUEST_FWDED | TMCB_REQUEST_OUT | TMCB_RESPONSE_IN
-					   | TMCB_E2ECANCEL_IN | TMCB_DESTROY,
-			   gwf_txn_cb, txn, gwf_txn_release)
+	/* tm has just moved the script's XAVPs into the transaction, which no
+	 * other process can reach yet: the dispatcher's destination, if the
+	 * script chose one before tm created the transaction (t_relay()), is
+	 * the first forward's gateway (see gwf_txn_t) */
+	txn->head_gw = -1;
+	types = TMCB_REQUEST_OUT | TMCB_RESPONSE_IN | TMCB_E2ECANCEL_IN
+			| TMCB_DESTROY;
+	if(gwf_ds_head(&set, &uri) == 0) {
+		txn->head_set = set;
+		txn->head_gw = gwf_gw_lookup(set, &uri);
+	} else {
+		txn->fwded = 1;
+		types |= TMCB_REQUEST_FWDED;
+	}
+	if(_gwf_txn_tmb->register_tmcb(
+			   ps->req, t, types, gwf_txn_cb, txn, gwf_txn_release)
 			<= 0) {
 		LM_ERR("cannot register transaction callbacks\n");
 		shm_free(txn);
@@ -116,7 +130,10 @@ gwf_txn_t *gwf_txn_get(struct cell *t)
 	return NULL;
 }
 
-/* A branch is being forwarded: remember its gateway and, for a gateway on
+static void gwf_txn_unsent(gwf_txn_branch_t *br);
+
+/* A branch is being forwarded, in a transaction set up before the send
+ * (fwded, see gwf_txn_t): remember its gateway and, for a gateway on
  * trial, hold a trial slot for it. */
 static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 {
@@ -169,6 +186,125 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	/* Every forward is an attempt, tracked gateway or not: a gateway the
 	 * table has no room for (max_gateways) still uses up max_attempts. */
 	txn->call.attempts++;
+	/* before the send: no reply can have come */
+	gwf_claim_or(&br->setup, GWF_SETUP_READY);
+}
+
+/* The node of branch <b>, before its gateway's list: who it is, when it
+ * was sent, which of the branch's flags it shares. */
+static gwf_flight_node_t *gwf_txn_node_init(
+		struct cell *t, gwf_txn_t *txn, int b)
+{
+	gwf_flight_node_t *fl = &txn->fl[b];
+
+	memset(fl, 0, sizeof(*fl));
+	fl->tindex = t->hash_index;
+	fl->tlabel = t->label;
+	fl->branch = (uint16_t)b;
+	fl->outcome = &txn->br[b].done;
+	fl->heard = &txn->br[b].heard;
+	fl->sample_ms = -1;
+	fl->sent_ms = gwf_now_ms();
+	return fl;
+}
+
+/* The gateway of branch <b>, just sent from request_route or an async
+ * resume of it, of a transaction whose first destination was looked up
+ * when tm created it (head_gw): that one, unless the request's $du says
+ * the script has moved the call since, to a gateway the module knows. */
+static int gwf_txn_head_forward(
+		gwf_txn_t *txn, sip_msg_t *req, uint32_t *trial, gwf_flight_node_t *fl)
+{
+	int gw = txn->head_gw;
+
+	*trial = 0;
+	if(gw < 0)
+		return -1;
+	if(req != NULL && req->dst_uri.len > 0 && !gwf_gw_uri_is(gw, &req->dst_uri))
+		gw = gwf_gw_known(txn->head_set, &req->dst_uri);
+	return gw >= 0 ? gwf_gw_forward_at(gw, trial, fl) : -1;
+}
+
+/* Branch <b> of <t> (request <req>) was sent, in a transaction set up
+ * after the send (see gwf_txn_t): remember its gateway and trial slot, put
+ * its node on the gateway's flight list, then take over what a reply that
+ * came meanwhile left (GWF_SETUP_*). */
+static void gwf_txn_sent(struct cell *t, gwf_txn_t *txn, int b, sip_msg_t *req)
+{
+	gwf_txn_branch_t *br = &txn->br[b];
+	gwf_flight_node_t *fl;
+	uint32_t trial = 0;
+	uint8_t early;
+	int gw = -1, set;
+	str uri;
+
+	/* tm sends a branch once (a DNS fallback is a branch of its own) */
+	if(__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
+		return;
+	/* first: a failure_route that overtakes this one reads it */
+	__atomic_fetch_add(&txn->call.attempts, 1, __ATOMIC_RELAXED);
+	fl = gwf_txn_node_init(t, txn, b);
+	if(_gwf_pending_set) {
+		/* gwf_failover()'s own forward */
+		gw = _gwf_pending_gw;
+		trial = _gwf_pending_trial;
+		gwf_txn_clear_pending();
+		if(gw >= 0)
+			gwf_gw_sent(gw, trial, fl);
+	} else if(is_route_type(FAILURE_ROUTE)) {
+		/* the script's own forward; tm's reply lock is held */
+		if(gwf_ds_head(&set, &uri) == 0)
+			gw = gwf_gw_lookup_forward(set, &uri, &trial, fl);
+	} else {
+		gw = gwf_txn_head_forward(txn, req, &trial, fl);
+	}
+	br->trial = trial;
+	__atomic_store_n(&br->gw, gw, __ATOMIC_RELEASE);
+	early = gwf_claim_or(&br->setup, GWF_SETUP_READY);
+	if(gw >= 0 && (early & GWF_SETUP_EARLY_FINAL)) {
+		/* its failure_route ran already and charged the gateway without
+		 * this trial slot (gwf_txn_branch_gw()) */
+		if(trial != 0)
+			gwf_gw_neutral(gw, trial);
+		gwf_gw_flight_drop(gw, fl);
+	}
+	/* a reply came first: the gateway is alive (no latency sample: the
+	 * reply was faster than this set-up, which is all it says) */
+	if(gw >= 0 && (early & GWF_SETUP_EARLY_REPLY)
+			&& gwf_claim_cas(&br->heard, GWF_HEARD_NONE, GWF_HEARD))
+		gwf_gw_heard(gw);
+	if(gw >= 0 && (early & GWF_SETUP_EARLY_2XX) && gwf_claim(&br->done))
+		gwf_gw_success(gw, trial);
+	/* now a rescue or the trial judge may act on the node */
+	gwf_claim_store(&fl->sent, 1);
+	if(t->uac[b].icode == GWF_TM_ICODE_UNSENT && gw >= 0)
+		gwf_txn_unsent(br);
+}
+
+/* A reply on branch <b> whose code is <code>: may this callback act on
+ * it, or has the branch not been set up yet (then the set-up acts)? */
+static int gwf_txn_setup_ready(gwf_txn_t *txn, int b, int code)
+{
+	uint8_t bits = GWF_SETUP_EARLY_REPLY;
+
+	if(__atomic_load_n(&txn->br[b].setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
+		return 1;
+	if(code >= 200 && code < 300)
+		bits |= GWF_SETUP_EARLY_2XX;
+	return (gwf_claim_or(&txn->br[b].setup, bits) & GWF_SETUP_READY) != 0;
+}
+
+int gwf_txn_branch_gw(gwf_txn_t *txn, int b, uint32_t *trial)
+{
+	gwf_txn_branch_t *br = &txn->br[b];
+
+	*trial = 0;
+	if(!(__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
+			&& !(gwf_claim_or(&br->setup, GWF_SETUP_EARLY_FINAL)
+					& GWF_SETUP_READY))
+		return -1; /* its set-up will give back what it takes */
+	*trial = br->trial;
+	return __atomic_load_n(&br->gw, __ATOMIC_ACQUIRE);
 }
 
 const char *gwf_failed_by_name(gwf_failed_by_t w)
@@ -283,16 +419,22 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 		return;
 	switch(type) {
 		case TMCB_REQUEST_FWDED:
-			gwf_txn_forwarded(t, txn);
+			if(txn->fwded)
+				gwf_txn_forwarded(t, txn);
 			break;
 		case TMCB_REQUEST_OUT:
-			/* the INVITE of a branch was sent (not a CANCEL of ours):
-			 * now a rescue may end it. One store, no lock. */
+			/* the INVITE of a branch was sent (not a CANCEL of ours), or
+			 * could not be and is held for its failure_route */
 			b = (int)ps->branch;
-			if((ps->flags & TMCB_LOCAL_F) || b >= (int)_gwf_txn_nfl
+			if((ps->flags & TMCB_LOCAL_F) || b < 0 || b >= (int)_gwf_txn_nfl
 					|| b >= (int)t->nr_of_outgoings
 					|| ps->t_rbuf != &t->uac[b].request)
 				break;
+			if(!txn->fwded) {
+				gwf_txn_sent(t, txn, b, ps->req);
+				break;
+			}
+			/* set up before the send: now a rescue may end it */
 			gwf_claim_store(&txn->fl[b].sent, 1);
 			if(t->uac[b].icode == GWF_TM_ICODE_UNSENT && txn->br[b].gw >= 0)
 				gwf_txn_unsent(&txn->br[b]);
@@ -309,13 +451,16 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 				break;
 			/* Runs before tm's reply lock, in any worker, possibly for
 			 * two copies of one reply at once: every flag is claimed. */
-			/* any reply, 100 included: the gateway is alive */
-			if(txn->br[b].gw >= 0)
-				gwf_txn_first_reply(t, txn, b);
 			/* 18x (not 100, which is hop-by-hop): the callee was reached,
 			 * so a later local timeout means nobody answered. */
 			if(ps->code > 100 && ps->code < 200)
 				gwf_claim_store(&txn->br[b].rang, 1);
+			/* faster than the sender's set-up: it takes the reply over */
+			if(!gwf_txn_setup_ready(txn, b, ps->code))
+				break;
+			/* any reply, 100 included: the gateway is alive */
+			if(txn->br[b].gw >= 0)
+				gwf_txn_first_reply(t, txn, b);
 			/* A 2xx the gateway sent (received replies only: tm's own
 			 * are never RESPONSE_IN) is its success, once per branch:
 			 * UDP retransmissions come again, and a local timeout of the

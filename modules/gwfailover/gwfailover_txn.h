@@ -32,6 +32,18 @@
 #define GWF_HEARD_RESCUED 2 /* rescued first: ended by the module */
 #define GWF_HEARD_LATE 3	/* rescued, then a reply came anyway */
 
+/* Bits of a branch's <setup> byte. When the module sets a branch up (its
+ * gateway, trial slot and flight node) in TMCB_REQUEST_OUT, after tm sent
+ * the INVITE, the gateway's first reply can reach TMCB_RESPONSE_IN in
+ * another worker before that. Each side sets its bit with one atomic OR
+ * (gwf_claim_or()) and looks at the other's: the reply side acts itself if
+ * the branch is READY, otherwise leaves its EARLY bits for the set-up to
+ * act on. */
+#define GWF_SETUP_READY 1		/* gw, trial and node are set */
+#define GWF_SETUP_EARLY_REPLY 2 /* a reply came before that */
+#define GWF_SETUP_EARLY_2XX 4	/* ... and it was a 2xx */
+#define GWF_SETUP_EARLY_FINAL 8 /* its failure_route ran before that */
+
 /* A branch's flags are one byte each so they can be claimed atomically
  * (gwf_claim.h): see gwf_txn_t. */
 typedef struct gwf_txn_branch
@@ -41,6 +53,7 @@ typedef struct gwf_txn_branch
 	uint8_t done;	/* outcome recorded (claimed once) */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
 	uint8_t heard;	/* GWF_HEARD_*: first reply or rescue (claimed once) */
+	uint8_t setup;	/* GWF_SETUP_* bits (set atomically) */
 } gwf_txn_branch_t;
 
 /* What ended a failed attempt, for $gwf(failure). */
@@ -71,22 +84,49 @@ typedef struct gwf_txn_decision
 
 /* State of one INVITE transaction, in shm, freed with the transaction.
  *
- * Who touches it: the forward hook (TMCB_REQUEST_FWDED), failure_route and
- * the resume process run under the transaction's reply lock (t_continue()
- * takes it) or before the branch they write is sent, so they are
- * serialised. TMCB_RESPONSE_IN and TMCB_E2ECANCEL_IN are not: tm runs them
- * before it takes the reply lock, in whichever worker received the
- * message, at the same time as each other (two copies of one 2xx) and as
- * failure_route. Everything those two callbacks write is a one-byte flag
- * claimed or stored atomically (gwf_claim.h): a branch's outcome (done) is
- * recorded by exactly one of a 2xx, its failure and TMCB_DESTROY, and a
- * suspended call is resumed or counted as cancelled exactly once. */
+ * Where a branch is set up. A transaction with a TMCB_REQUEST_FWDED
+ * callback makes tm copy each branch's request URI, destination URI, path,
+ * ruid, user agent and instance into pkg memory (t_fwd.c,
+ * prepare_new_uac()): about 3,000 instructions and two allocations per
+ * call (callgrind, docs/benchmarks-ab.md). So a branch is set up in
+ * TMCB_REQUEST_OUT, right after tm sent it, and the gateway comes from:
+ *   - the pending gateway of gwf_failover()'s own forward;
+ *   - in failure_route (tm's reply lock held, so no other process touches
+ *     the call), the dispatcher's current destination;
+ *   - otherwise (the first forward, from request_route, where a reply can
+ *     run failure_route in another worker before this callback and move
+ *     the dispatcher's destination list), the destination the call had
+ *     when tm created the transaction (head_gw, looked up in
+ *     TMCB_REQUEST_IN, when the transaction was the worker's alone),
+ *     checked against the request's own $du.
+ * A transaction created before the script chose a destination (t_newtran()
+ * before ds_select_dst()) has no head_gw: it registers TMCB_REQUEST_FWDED
+ * too (fwded) and is set up there, before the send, as tm allows.
+ * What setting up after the send costs: a reply faster than the sender's
+ * return from sendto() is handed over (GWF_SETUP_*); a failure_route run
+ * that fast sees the branch without its gateway and does not charge it.
+ *
+ * Who touches it: the set-up, failure_route and the resume process run in
+ * the relaying process under the transaction's reply lock (t_continue()
+ * takes it), or in request_route before any reply can be handled, so they
+ * are serialised, except in the case above. TMCB_RESPONSE_IN and
+ * TMCB_E2ECANCEL_IN are not: tm runs them before it takes the reply lock,
+ * in whichever worker received the message, at the same time as each
+ * other (two copies of one 2xx) and as failure_route. Everything those two
+ * callbacks write is a one-byte flag claimed or stored atomically
+ * (gwf_claim.h): a branch's outcome (done) is recorded by exactly one of a
+ * 2xx, its failure and TMCB_DESTROY, a reply that comes before its branch
+ * is set up is handed over (setup), and a suspended call is resumed or
+ * counted as cancelled exactly once. */
 typedef struct gwf_txn
 {
 	gwf_call_t call;	/* start, attempts, previous delay */
 	uint8_t suspended;	/* waiting for its delay (cleared once) */
 	uint8_t progressed; /* progress_reply sent (failure_route only, under
 						 * tm's reply lock) */
+	uint8_t fwded;		/* set up in TMCB_REQUEST_FWDED (see above) */
+	int32_t head_set;	/* dispatcher set of head_gw */
+	int32_t head_gw;	/* gateway slot of the first forward; -1: none */
 	gwf_txn_decision_t last;
 	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
 	/* Branch b's node on its gateway's flight list (until its first
@@ -107,10 +147,17 @@ int gwf_txn_init(struct tm_binds *tmb);
  * created after the module loaded. */
 gwf_txn_t *gwf_txn_get(struct cell *t);
 
-/* The next branch this process forwards goes to gateway slot <gw> holding
- * trial token <trial>: the forward hook records that instead of looking the
- * gateway up again. Process-local, consumed by the next forward. */
+/* The next branch this process sends goes to gateway slot <gw> holding
+ * trial token <trial>: the branch's set-up records that instead of looking
+ * the gateway up again. Process-local, consumed by the next branch. */
 void gwf_txn_set_pending(int gw, uint32_t trial);
+
+/* The gateway slot of branch <b> of <txn> (-1: none) and its trial token
+ * (*trial, 0: none), for its failure_route. -1 also when the branch is
+ * not set up yet (a failure faster than the sender's set-up): the set-up
+ * then gives back what it takes, and the caller finds the gateway
+ * another way. */
+int gwf_txn_branch_gw(gwf_txn_t *txn, int b, uint32_t *trial);
 
 /* Claim branch <b> of <txn> for a rescue: 1 if nothing was received on it
  * and no other process claimed it, 0 otherwise. */
@@ -127,7 +174,7 @@ int gwf_txn_rescued(gwf_txn_t *txn, int b);
 int gwf_txn_heard(gwf_txn_t *txn, int b);
 
 /* Drop the pending gateway. Returns 1 if it was still pending (no branch
- * took it), 0 if a forward already recorded it in its branch. */
+ * took it), 0 if a branch's set-up already recorded it. */
 int gwf_txn_clear_pending(void);
 
 #endif

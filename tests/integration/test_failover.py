@@ -571,3 +571,47 @@ def test_gateways_the_table_cannot_hold_still_use_up_attempts(run, proxy):
     assert res.finals() == [500, 500, 500]
     assert [len(g.invites()) for g in gws] == [3, 3, 0, 0]
     assert "not tracked: full (max_gateways 1)" in k.log()
+
+
+def test_transaction_created_before_the_destination_is_tracked(run, proxy):
+    """A script that creates the transaction (t_newtran()) before it picks
+    the gateway: the module cannot learn the destination when tm creates
+    the transaction, so it sets the branch up before the send
+    (TMCB_REQUEST_FWDED): faults still count, the primary is ejected, the
+    backup is credited."""
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              REQUEST_BODY='if(is_method("INVITE")) t_newtran();',
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(failure_threshold=2, delay_base_ms=0))
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=4, rate=10, timeout=20)
+    assert res.finals() == [200] * 4
+    assert len(primary.invites()) == 2
+    st = k.rpc_value("gwfailover.get", primary.uri)
+    assert st["state"] == "open", st
+    assert st["counted"] == 2, st
+    assert k.rpc_value("gwfailover.get", backup.uri)["successes"] == 4
+
+
+def test_destination_moved_after_the_transaction_goes_to_its_gateway(
+        run, proxy):
+    """The script picks a gateway, creates the transaction, then moves the
+    call to the next gateway before relaying: the branch belongs to the
+    gateway it was sent to (the request's $du), not to the one the call had
+    when tm created the transaction."""
+    primary = harness.Gateway(run, "primary", "uas_200.xml")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)],
+              REQUEST_BODY='if(is_method("INVITE")) {'
+              ' ds_select_dst("1", "8"); t_newtran(); ds_next_dst();'
+              ' t_on_failure("GW_FAIL"); t_relay(); exit; }',
+              FAILURE_BODY=FAILOVER)
+    res = harness.run_caller(run, "caller", "uac_call.xml", k.sip_port,
+                             calls=3, rate=10, timeout=20)
+    assert res.finals() == [200] * 3
+    assert len(primary.invites()) == 0
+    assert len(backup.invites()) == 3
+    assert k.rpc_value("gwfailover.get", backup.uri)["successes"] == 3
+    assert k.rpc_value("gwfailover.get", primary.uri)["successes"] == 0

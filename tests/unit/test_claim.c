@@ -1,7 +1,7 @@
 /*
  * gwfailover - unit tests of the one-shot flags that tm callbacks in several
  * processes race for (gwf_claim.h): under contention, exactly one claimant
- * wins each flag.
+ * wins each flag, and a hand-over by atomic OR makes exactly one side act.
  *
  * Copyright (C) 2026 gwfailover authors
  *
@@ -66,6 +66,65 @@ static void test_claim_once_under_contention(void **state)
 	free(_flags);
 }
 
+/* The branch set-up hand-over (gwfailover_txn.c): a sender sets READY, a
+ * reply that may come first sets EARLY; each looks at the bits set before
+ * its own. Whichever comes second must act, and only one. */
+#define READY 1
+#define EARLY 2
+static uint8_t *_setup;
+static uintptr_t _acted[2];
+
+static void *hand_over(void *arg)
+{
+	uintptr_t side = (uintptr_t)arg, acted = 0;
+	uint8_t mine = side == 0 ? READY : EARLY,
+			theirs = side == 0 ? EARLY : READY;
+	int i;
+
+	pthread_barrier_wait(&_start);
+	for(i = 0; i < FLAGS; i++)
+		acted += (gwf_claim_or(&_setup[i], mine) & theirs) != 0;
+	_acted[side] = acted;
+	return NULL;
+}
+
+static void test_claim_or_hands_over_exactly_once(void **state)
+{
+	pthread_t th[2];
+	uintptr_t i;
+	int round;
+
+	(void)state;
+	_setup = calloc(FLAGS, 1);
+	assert_non_null(_setup);
+	for(round = 0; round < 5; round++) {
+		memset(_setup, 0, FLAGS);
+		assert_int_equal(pthread_barrier_init(&_start, NULL, 2), 0);
+		for(i = 0; i < 2; i++)
+			assert_int_equal(
+					pthread_create(&th[i], NULL, hand_over, (void *)i), 0);
+		for(i = 0; i < 2; i++)
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+		pthread_barrier_destroy(&_start);
+		/* each flag: one of the two saw the other's bit, never both */
+		assert_int_equal(_acted[0] + _acted[1], FLAGS);
+		for(i = 0; i < FLAGS; i++)
+			assert_int_equal(_setup[i], READY | EARLY);
+	}
+	free(_setup);
+}
+
+static void test_claim_or_returns_the_bits_before(void **state)
+{
+	uint8_t f = 0;
+
+	(void)state;
+	assert_int_equal(gwf_claim_or(&f, 2), 0);
+	assert_int_equal(gwf_claim_or(&f, 4), 2);
+	assert_int_equal(gwf_claim_or(&f, 2), 6);
+	assert_int_equal(f, 6);
+}
+
 static void test_claim_unclaim(void **state)
 {
 	uint8_t f = 0;
@@ -89,6 +148,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 			cmocka_unit_test(test_claim_unclaim),
 			cmocka_unit_test(test_claim_once_under_contention),
+			cmocka_unit_test(test_claim_or_returns_the_bits_before),
+			cmocka_unit_test(test_claim_or_hands_over_exactly_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
