@@ -675,17 +675,6 @@ static void gwf_gw_sent_locked(gwf_gw_t *gw, uint64_t now, gwf_trans_t *t)
 	gwf_gw_silent_locked(gw, now, t);
 }
 
-/* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
- * forwarded to it), take a free trial slot (0 if none) of a half-open
- * gateway, or feed the silence detector of a closed one, filling <t>; with
- * <ds_flags> (the resume process's sweep found it in the dispatcher's
- * list, with these flags), note that the dispatcher has it and whether it
- * offers it to calls. One lock round: this runs for every forwarded call.
- *
- * A gateway marked removed (the dispatcher dropped it) is found as it is
- * and stays removed: a late lookup, e.g. from the destination xavp of a
- * call that was routed before the dispatcher.reload, changes nothing;
- * only a sweep that finds it in the dispatcher again brings it back. */
 /* A call is forwarded to <gw>: if the gateway is on trial the call takes
  * a trial slot when one is free (*trial, 0: none), else it counts for
  * silence detection; <node>, if not NULL, goes on the gateway's flight
@@ -709,6 +698,17 @@ static int gwf_gw_forward_locked(gwf_gw_t *gw, uint64_t now, uint32_t *trial,
 	return gwf_gw_flight_push_locked(gw, node);
 }
 
+/* Find or add (<set>, <uri>); when <trial> is not NULL (an INVITE is being
+ * forwarded to it), take a free trial slot (0 if none) of a half-open
+ * gateway, or feed the silence detector of a closed one, filling <t>; with
+ * <ds_flags> (the resume process's sweep found it in the dispatcher's
+ * list, with these flags), note that the dispatcher has it and whether it
+ * offers it to calls. One lock round: this runs for every forwarded call.
+ *
+ * A gateway marked removed (the dispatcher dropped it) is found as it is
+ * and stays removed: a late lookup, e.g. from the destination xavp of a
+ * call that was routed before the dispatcher.reload, changes nothing;
+ * only a sweep that finds it in the dispatcher again brings it back. */
 static int gwf_gw_find(int set, str *uri, uint32_t *trial, gwf_trans_t *t,
 		const char *ds_flags, gwf_flight_node_t *node)
 {

@@ -91,6 +91,10 @@ static void gwf_txn_new(struct cell *t, int type, struct tmcb_params *ps)
 	if(gwf_ds_head(&set, &uri) == 0) {
 		txn->head_set = set;
 		txn->head_gw = gwf_gw_lookup(set, &uri);
+		/* the forward that follows, counted now: a failure_route that
+		 * overtakes its set-up reads it */
+		txn->call.attempts = 1;
+		txn->head_counted = 1;
 	} else {
 		txn->fwded = 1;
 		types |= TMCB_REQUEST_FWDED;
@@ -187,7 +191,7 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	 * table has no room for (max_gateways) still uses up max_attempts. */
 	txn->call.attempts++;
 	/* before the send: no reply can have come */
-	gwf_claim_or(&br->setup, GWF_SETUP_READY);
+	gwf_setup_ready(&br->setup);
 }
 
 /* The node of branch <b>, before its gateway's list: who it is, when it
@@ -241,8 +245,6 @@ static void gwf_txn_sent(struct cell *t, gwf_txn_t *txn, int b, sip_msg_t *req)
 	/* tm sends a branch once (a DNS fallback is a branch of its own) */
 	if(__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
 		return;
-	/* first: a failure_route that overtakes this one reads it */
-	__atomic_fetch_add(&txn->call.attempts, 1, __ATOMIC_RELAXED);
 	fl = gwf_txn_node_init(t, txn, b);
 	if(_gwf_pending_set) {
 		/* gwf_failover()'s own forward */
@@ -258,14 +260,24 @@ static void gwf_txn_sent(struct cell *t, gwf_txn_t *txn, int b, sip_msg_t *req)
 	} else {
 		gw = gwf_txn_head_forward(txn, req, &trial, fl);
 	}
+	/* Every forward is an attempt, tracked gateway or not (a gateway the
+	 * table has no room for still uses up max_attempts). The head forward
+	 * was counted when tm created the transaction; the others run under
+	 * tm's reply lock, which every reader of the count holds too. */
+	if(txn->head_counted)
+		txn->head_counted = 0;
+	else
+		txn->call.attempts++;
 	br->trial = trial;
 	__atomic_store_n(&br->gw, gw, __ATOMIC_RELEASE);
-	early = gwf_claim_or(&br->setup, GWF_SETUP_READY);
+	early = gwf_setup_ready(&br->setup);
 	if(gw >= 0 && (early & GWF_SETUP_EARLY_FINAL)) {
 		/* its failure_route ran already and charged the gateway without
-		 * this trial slot (gwf_txn_branch_gw()) */
+		 * this trial slot (gwf_txn_branch_gw()): give the slot back, once
+		 * (TMCB_DESTROY must not again) */
 		if(trial != 0)
 			gwf_gw_neutral(gw, trial);
+		br->trial = 0;
 		gwf_gw_flight_drop(gw, fl);
 	}
 	/* a reply came first: the gateway is alive (no latency sample: the
@@ -281,27 +293,12 @@ static void gwf_txn_sent(struct cell *t, gwf_txn_t *txn, int b, sip_msg_t *req)
 		gwf_txn_unsent(br);
 }
 
-/* A reply on branch <b> whose code is <code>: may this callback act on
- * it, or has the branch not been set up yet (then the set-up acts)? */
-static int gwf_txn_setup_ready(gwf_txn_t *txn, int b, int code)
-{
-	uint8_t bits = GWF_SETUP_EARLY_REPLY;
-
-	if(__atomic_load_n(&txn->br[b].setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
-		return 1;
-	if(code >= 200 && code < 300)
-		bits |= GWF_SETUP_EARLY_2XX;
-	return (gwf_claim_or(&txn->br[b].setup, bits) & GWF_SETUP_READY) != 0;
-}
-
 int gwf_txn_branch_gw(gwf_txn_t *txn, int b, uint32_t *trial)
 {
 	gwf_txn_branch_t *br = &txn->br[b];
 
 	*trial = 0;
-	if(!(__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
-			&& !(gwf_claim_or(&br->setup, GWF_SETUP_EARLY_FINAL)
-					& GWF_SETUP_READY))
+	if(!gwf_setup_final(&br->setup))
 		return -1; /* its set-up will give back what it takes */
 	*trial = br->trial;
 	return __atomic_load_n(&br->gw, __ATOMIC_ACQUIRE);
@@ -401,7 +398,12 @@ static void gwf_txn_first_reply(struct cell *t, gwf_txn_t *txn, int b)
 
 	if(h == GWF_HEARD || h == GWF_HEARD_LATE)
 		return; /* the common case after the first reply: one read */
-	sample = gwf_txn_sample(t, txn, b);
+	/* a copy of a reply whose first copy overtook the set-up: measured
+	 * from a send time taken after it, it would teach a latency of 0 */
+	sample = (__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE)
+					 & GWF_SETUP_EARLY_REPLY)
+					 ? -1
+					 : gwf_txn_sample(t, txn, b);
 	/* before the claim that publishes it: the sweep reads it after */
 	__atomic_store_n(&txn->fl[b].sample_ms, (int32_t)sample, __ATOMIC_RELAXED);
 	if(gwf_claim_cas(&br->heard, GWF_HEARD_NONE, GWF_HEARD))
@@ -456,7 +458,8 @@ static void gwf_txn_cb(struct cell *t, int type, struct tmcb_params *ps)
 			if(ps->code > 100 && ps->code < 200)
 				gwf_claim_store(&txn->br[b].rang, 1);
 			/* faster than the sender's set-up: it takes the reply over */
-			if(!gwf_txn_setup_ready(txn, b, ps->code))
+			if(!gwf_setup_reply(
+					   &txn->br[b].setup, ps->code >= 200 && ps->code < 300))
 				break;
 			/* any reply, 100 included: the gateway is alive */
 			if(txn->br[b].gw >= 0)

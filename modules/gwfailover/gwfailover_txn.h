@@ -32,18 +32,6 @@
 #define GWF_HEARD_RESCUED 2 /* rescued first: ended by the module */
 #define GWF_HEARD_LATE 3	/* rescued, then a reply came anyway */
 
-/* Bits of a branch's <setup> byte. When the module sets a branch up (its
- * gateway, trial slot and flight node) in TMCB_REQUEST_OUT, after tm sent
- * the INVITE, the gateway's first reply can reach TMCB_RESPONSE_IN in
- * another worker before that. Each side sets its bit with one atomic OR
- * (gwf_claim_or()) and looks at the other's: the reply side acts itself if
- * the branch is READY, otherwise leaves its EARLY bits for the set-up to
- * act on. */
-#define GWF_SETUP_READY 1		/* gw, trial and node are set */
-#define GWF_SETUP_EARLY_REPLY 2 /* a reply came before that */
-#define GWF_SETUP_EARLY_2XX 4	/* ... and it was a 2xx */
-#define GWF_SETUP_EARLY_FINAL 8 /* its failure_route ran before that */
-
 /* A branch's flags are one byte each so they can be claimed atomically
  * (gwf_claim.h): see gwf_txn_t. */
 typedef struct gwf_txn_branch
@@ -53,7 +41,10 @@ typedef struct gwf_txn_branch
 	uint8_t done;	/* outcome recorded (claimed once) */
 	uint8_t rang;	/* a provisional reply other than 100 was received */
 	uint8_t heard;	/* GWF_HEARD_*: first reply or rescue (claimed once) */
-	uint8_t setup;	/* GWF_SETUP_* bits (set atomically) */
+	uint8_t setup;	/* GWF_SETUP_* bits (gwf_claim.h): when the module sets
+					 * the branch up in TMCB_REQUEST_OUT, after tm sent the
+					 * INVITE, a reply or the branch's failure_route in
+					 * another worker can come first, and is handed over */
 } gwf_txn_branch_t;
 
 /* What ended a failed attempt, for $gwf(failure). */
@@ -103,8 +94,11 @@ typedef struct gwf_txn_decision
  * before ds_select_dst()) has no head_gw: it registers TMCB_REQUEST_FWDED
  * too (fwded) and is set up there, before the send, as tm allows.
  * What setting up after the send costs: a reply faster than the sender's
- * return from sendto() is handed over (GWF_SETUP_*); a failure_route run
- * that fast sees the branch without its gateway and does not charge it.
+ * return from sendto() is handed over (GWF_SETUP_*, without a latency
+ * sample); a failure_route run that fast charges the gateway it finds as
+ * the dispatcher's destination, without the branch's trial slot, which
+ * the set-up then gives back. The first forward is counted as an attempt
+ * in TMCB_REQUEST_IN (head_counted), before anything can overtake it.
  *
  * Who touches it: the set-up, failure_route and the resume process run in
  * the relaying process under the transaction's reply lock (t_continue()
@@ -120,13 +114,14 @@ typedef struct gwf_txn_decision
  * counted as cancelled exactly once. */
 typedef struct gwf_txn
 {
-	gwf_call_t call;	/* start, attempts, previous delay */
-	uint8_t suspended;	/* waiting for its delay (cleared once) */
-	uint8_t progressed; /* progress_reply sent (failure_route only, under
+	gwf_call_t call;	  /* start, attempts, previous delay */
+	uint8_t suspended;	  /* waiting for its delay (cleared once) */
+	uint8_t progressed;	  /* progress_reply sent (failure_route only, under
 						 * tm's reply lock) */
-	uint8_t fwded;		/* set up in TMCB_REQUEST_FWDED (see above) */
-	int32_t head_set;	/* dispatcher set of head_gw */
-	int32_t head_gw;	/* gateway slot of the first forward; -1: none */
+	uint8_t fwded;		  /* set up in TMCB_REQUEST_FWDED (see above) */
+	uint8_t head_counted; /* the head forward is in call.attempts already */
+	int32_t head_set;	  /* dispatcher set of head_gw */
+	int32_t head_gw;	  /* gateway slot of the first forward; -1: none */
 	gwf_txn_decision_t last;
 	gwf_txn_branch_t br[GWF_TXN_MAX_BRANCHES];
 	/* Branch b's node on its gateway's flight list (until its first

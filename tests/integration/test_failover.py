@@ -3,6 +3,7 @@
 Every test asserts what each gateway received and what each caller got."""
 
 import os
+import re
 import socket
 import sys
 import threading
@@ -615,3 +616,38 @@ def test_destination_moved_after_the_transaction_goes_to_its_gateway(
     assert len(backup.invites()) == 3
     assert k.rpc_value("gwfailover.get", backup.uri)["successes"] == 3
     assert k.rpc_value("gwfailover.get", primary.uri)["successes"] == 0
+
+
+def test_trial_calls_to_an_instant_503_gateway_hold_no_slot(run, proxy):
+    """Branches are set up after tm sent them, so a gateway's reply can be
+    handled before the set-up (handed over); a trial call's slot must come
+    back whichever comes first. A half-open gateway that answers 503 at
+    once, under load from eight workers: every call answered by the
+    backup, and no trial slot left held afterwards."""
+    primary = reply_gw(run, "primary", 503, "Service Unavailable")
+    backup = harness.Gateway(run, "backup", "uas_200.xml")
+    k = proxy([(1, primary.uri, 20), (1, backup.uri, 10)], CHILDREN=8,
+              FAILURE_BODY=FAILOVER,
+              MOD_PARAMS=modparams(trial_calls=1, delay_base_ms=0,
+                                   failure_threshold=1))
+    for rnd in range(2):
+        # (a failed trial ejects it for eject_time_s: start over)
+        k.rpc("gwfailover.restore", primary.uri)
+        k.rpc_value("gwfailover.eject", primary.uri, 1)
+        harness.wait_until(
+            lambda: k.rpc_value("gwfailover.get", primary.uri)["state"]
+            == "half-open", 10, what="half-open")
+        res = harness.run_caller(run, "load%d" % rnd, "uac_call.xml",
+                                 k.sip_port, calls=60, rate=60, timeout=30)
+        assert res.finals() == [200] * 60, rnd
+        # every transaction freed: TMCB_DESTROY gave back what it held
+        harness.wait_until(
+            lambda: re.search(r"current:\s*0\b", k.rpc("tm.stats")), 15,
+            what="transactions freed")
+        st = k.rpc_value("gwfailover.get", primary.uri)
+        # the trial went to the primary, failed, and ejected it again
+        assert st["state"] == "open", (rnd, st)
+        assert st["trials_in_flight"] == 0, (rnd, st)
+    # each round's trial reached the primary; nothing else did
+    assert len(primary.invites()) == 2
+    assert len(backup.invites()) == 120

@@ -66,52 +66,124 @@ static void test_claim_once_under_contention(void **state)
 	free(_flags);
 }
 
-/* The branch set-up hand-over (gwfailover_txn.c): a sender sets READY, a
- * reply that may come first sets EARLY; each looks at the bits set before
- * its own. Whichever comes second must act, and only one. */
-#define READY 1
-#define EARLY 2
+/* The branch set-up hand-over (gwf_setup_*): the sender records the
+ * branch, a reply and the branch's failure handling may each come before
+ * or after, in other processes. Every event must be acted on exactly once:
+ * by its own side if the branch was recorded, else by the sender. */
 static uint8_t *_setup;
-static uintptr_t _acted[2];
+static uint8_t *_reply_acted, *_final_acted, *_sender_saw;
 
-static void *hand_over(void *arg)
+static void *sender(void *arg)
 {
-	uintptr_t side = (uintptr_t)arg, acted = 0;
-	uint8_t mine = side == 0 ? READY : EARLY,
-			theirs = side == 0 ? EARLY : READY;
+	int i;
+
+	(void)arg;
+	pthread_barrier_wait(&_start);
+	for(i = 0; i < FLAGS; i++)
+		_sender_saw[i] = gwf_setup_ready(&_setup[i]);
+	return NULL;
+}
+
+static void *replier(void *arg)
+{
 	int i;
 
 	pthread_barrier_wait(&_start);
 	for(i = 0; i < FLAGS; i++)
-		acted += (gwf_claim_or(&_setup[i], mine) & theirs) != 0;
-	_acted[side] = acted;
+		_reply_acted[i] = (uint8_t)gwf_setup_reply(&_setup[i], arg != NULL);
 	return NULL;
 }
 
-static void test_claim_or_hands_over_exactly_once(void **state)
+static void *finisher(void *arg)
 {
-	pthread_t th[2];
-	uintptr_t i;
-	int round;
+	int i;
+
+	(void)arg;
+	pthread_barrier_wait(&_start);
+	for(i = 0; i < FLAGS; i++)
+		_final_acted[i] = (uint8_t)gwf_setup_final(&_setup[i]);
+	return NULL;
+}
+
+/* What each side saw of one branch: the reply and the failure each acted
+ * on exactly once, a 2xx handed over as a 2xx. */
+static void check_once(
+		uint8_t sender_saw, int reply_acted, int final_acted, int is_2xx)
+{
+	int reply_by_sender = (sender_saw & GWF_SETUP_EARLY_REPLY) != 0;
+	int final_by_sender = (sender_saw & GWF_SETUP_EARLY_FINAL) != 0;
+
+	assert_int_equal(reply_acted + reply_by_sender, 1);
+	assert_int_equal(
+			(sender_saw & GWF_SETUP_EARLY_2XX) != 0, reply_by_sender && is_2xx);
+	assert_int_equal(final_acted + final_by_sender, 1);
+}
+
+/* Every order of the three, one after the other. */
+static void test_setup_every_order(void **state)
+{
+	static const int order[6][3] = {
+			{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}};
+	int o, k, is_2xx;
+
+	(void)state;
+	for(is_2xx = 0; is_2xx <= 1; is_2xx++) {
+		for(o = 0; o < 6; o++) {
+			uint8_t setup = 0, saw = 0;
+			int reply = 0, fin = 0;
+
+			for(k = 0; k < 3; k++) {
+				if(order[o][k] == 0)
+					saw = gwf_setup_ready(&setup);
+				else if(order[o][k] == 1)
+					reply = gwf_setup_reply(&setup, is_2xx);
+				else
+					fin = gwf_setup_final(&setup);
+			}
+			check_once(saw, reply, fin, is_2xx);
+			/* the sender first: nothing is handed over */
+			if(order[o][0] == 0)
+				assert_int_equal(saw, 0);
+			/* the sender last: both are */
+			if(order[o][2] == 0)
+				assert_int_equal(
+						saw & (GWF_SETUP_EARLY_REPLY | GWF_SETUP_EARLY_FINAL),
+						GWF_SETUP_EARLY_REPLY | GWF_SETUP_EARLY_FINAL);
+		}
+	}
+}
+
+/* The same with the three in threads at once, as in three processes. */
+static void test_setup_hands_every_event_over_once(void **state)
+{
+	void *(*fn[3])(void *) = {sender, replier, finisher};
+	pthread_t th[3];
+	int i, round;
 
 	(void)state;
 	_setup = calloc(FLAGS, 1);
-	assert_non_null(_setup);
-	for(round = 0; round < 5; round++) {
+	_reply_acted = calloc(FLAGS, 1);
+	_final_acted = calloc(FLAGS, 1);
+	_sender_saw = calloc(FLAGS, 1);
+	assert_true(_setup && _reply_acted && _final_acted && _sender_saw);
+	for(round = 0; round < 6; round++) {
 		memset(_setup, 0, FLAGS);
-		assert_int_equal(pthread_barrier_init(&_start, NULL, 2), 0);
-		for(i = 0; i < 2; i++)
-			assert_int_equal(
-					pthread_create(&th[i], NULL, hand_over, (void *)i), 0);
-		for(i = 0; i < 2; i++)
+		assert_int_equal(pthread_barrier_init(&_start, NULL, 3), 0);
+		for(i = 0; i < 3; i++)
+			assert_int_equal(pthread_create(&th[i], NULL, fn[i],
+									 i == 1 && (round & 1) ? (void *)1 : NULL),
+					0);
+		for(i = 0; i < 3; i++)
 			assert_int_equal(pthread_join(th[i], NULL), 0);
 		pthread_barrier_destroy(&_start);
-		/* each flag: one of the two saw the other's bit, never both */
-		assert_int_equal(_acted[0] + _acted[1], FLAGS);
 		for(i = 0; i < FLAGS; i++)
-			assert_int_equal(_setup[i], READY | EARLY);
+			check_once(_sender_saw[i], _reply_acted[i], _final_acted[i],
+					round & 1);
 	}
 	free(_setup);
+	free(_reply_acted);
+	free(_final_acted);
+	free(_sender_saw);
 }
 
 static void test_claim_or_returns_the_bits_before(void **state)
@@ -149,7 +221,8 @@ int main(void)
 			cmocka_unit_test(test_claim_unclaim),
 			cmocka_unit_test(test_claim_once_under_contention),
 			cmocka_unit_test(test_claim_or_returns_the_bits_before),
-			cmocka_unit_test(test_claim_or_hands_over_exactly_once),
+			cmocka_unit_test(test_setup_every_order),
+			cmocka_unit_test(test_setup_hands_every_event_over_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
