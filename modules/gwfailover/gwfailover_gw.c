@@ -781,19 +781,6 @@ int gwf_gw_forward_at(int idx, uint32_t *trial, gwf_flight_node_t *node)
 	return idx;
 }
 
-int gwf_gw_known(int set, const str *uri)
-{
-	gwf_gw_t *gw;
-	int idx = -1;
-
-	lock_get(_gwf_gw_lock);
-	gw = gwf_gwtab_find(_gwf_gw_table, set, uri->s, (size_t)uri->len);
-	if(gw != NULL)
-		idx = (int)(gw - _gwf_gw_table->entries);
-	lock_release(_gwf_gw_lock);
-	return idx;
-}
-
 int gwf_gw_uri_is(int idx, const str *uri)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);

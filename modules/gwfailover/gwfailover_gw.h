@@ -98,10 +98,6 @@ unsigned gwf_gw_rescued(int idx, unsigned n, int last);
  * from there on. Returns <idx>, or -1 if there is no such slot. */
 int gwf_gw_forward_at(int idx, uint32_t *trial, gwf_flight_node_t *node);
 
-/* Slot of gateway (<set>, <uri>) if the table has it, else -1; never adds
- * one. */
-int gwf_gw_known(int set, const str *uri);
-
 /* Is <uri> the URI of the gateway in slot <idx>? */
 int gwf_gw_uri_is(int idx, const str *uri);
 

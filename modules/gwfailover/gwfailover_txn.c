@@ -136,6 +136,40 @@ gwf_txn_t *gwf_txn_get(struct cell *t)
 
 static void gwf_txn_unsent(gwf_txn_branch_t *br);
 
+/* The node of branch <b>, before its gateway's list: who it is, when it
+ * was sent, which of the branch's flags it shares. */
+static gwf_flight_node_t *gwf_txn_node_init(
+		struct cell *t, gwf_txn_t *txn, int b)
+{
+	gwf_flight_node_t *fl = &txn->fl[b];
+
+	memset(fl, 0, sizeof(*fl));
+	fl->tindex = t->hash_index;
+	fl->tlabel = t->label;
+	fl->branch = (uint16_t)b;
+	fl->outcome = &txn->br[b].done;
+	fl->heard = &txn->br[b].heard;
+	fl->sample_ms = -1;
+	fl->sent_ms = gwf_now_ms();
+	return fl;
+}
+
+/* If gwf_failover() is relaying (a pending gateway), put <fl> on that
+ * gateway's list with the pending trial slot: returns 1 with *gw and
+ * *trial set. 0 if nothing is pending. */
+static int gwf_txn_take_pending(int *gw, uint32_t *trial, gwf_flight_node_t *fl)
+{
+	if(!_gwf_pending_set)
+		return 0;
+	*gw = _gwf_pending_gw;
+	*trial = _gwf_pending_trial;
+	gwf_txn_clear_pending();
+	if(*gw >= 0)
+		gwf_gw_sent(*gw, *trial, fl);
+	return 1;
+}
+
+
 /* A branch is being forwarded, in a transaction set up before the send
  * (fwded, see gwf_txn_t): remember its gateway and, for a gateway on
  * trial, hold a trial slot for it. */
@@ -164,24 +198,10 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	gwf_claim_store(&br->done, 0);
 	gwf_claim_store(&br->rang, 0);
 	gwf_claim_store(&br->heard, GWF_HEARD_NONE);
-	memset(fl, 0, sizeof(*fl));
-	fl->tindex = t->hash_index;
-	fl->tlabel = t->label;
-	fl->branch = (uint16_t)b;
-	fl->outcome = &br->done;
-	fl->heard = &br->heard;
-	fl->sample_ms = -1;
-	/* set before the send, so a first reply always finds it */
-	fl->sent_ms = gwf_now_ms();
 	/* the node goes on the gateway's list in the same lock round as the
 	 * rest of the forward's bookkeeping; TMCB_REQUEST_OUT marks it sent */
-	if(_gwf_pending_set) {
-		gw = _gwf_pending_gw;
-		trial = _gwf_pending_trial;
-		gwf_txn_clear_pending();
-		if(gw >= 0)
-			gwf_gw_sent(gw, trial, fl);
-	} else if(gwf_ds_head(&set, &uri) == 0) {
+	fl = gwf_txn_node_init(t, txn, (int)b);
+	if(!gwf_txn_take_pending(&gw, &trial, fl) && gwf_ds_head(&set, &uri) == 0) {
 		/* First forward, chosen by ds_select_dst() in the script. */
 		gw = gwf_gw_lookup_forward(set, &uri, &trial, fl);
 	}
@@ -192,24 +212,6 @@ static void gwf_txn_forwarded(struct cell *t, gwf_txn_t *txn)
 	txn->call.attempts++;
 	/* before the send: no reply can have come */
 	gwf_setup_ready(&br->setup);
-}
-
-/* The node of branch <b>, before its gateway's list: who it is, when it
- * was sent, which of the branch's flags it shares. */
-static gwf_flight_node_t *gwf_txn_node_init(
-		struct cell *t, gwf_txn_t *txn, int b)
-{
-	gwf_flight_node_t *fl = &txn->fl[b];
-
-	memset(fl, 0, sizeof(*fl));
-	fl->tindex = t->hash_index;
-	fl->tlabel = t->label;
-	fl->branch = (uint16_t)b;
-	fl->outcome = &txn->br[b].done;
-	fl->heard = &txn->br[b].heard;
-	fl->sample_ms = -1;
-	fl->sent_ms = gwf_now_ms();
-	return fl;
 }
 
 /* The gateway of branch <b>, just sent from request_route or an async
@@ -225,7 +227,7 @@ static int gwf_txn_head_forward(
 	if(gw < 0)
 		return -1;
 	if(req != NULL && req->dst_uri.len > 0 && !gwf_gw_uri_is(gw, &req->dst_uri))
-		gw = gwf_gw_known(txn->head_set, &req->dst_uri);
+		gw = gwf_gw_find_existing(txn->head_set, &req->dst_uri);
 	return gw >= 0 ? gwf_gw_forward_at(gw, trial, fl) : -1;
 }
 
@@ -246,13 +248,8 @@ static void gwf_txn_sent(struct cell *t, gwf_txn_t *txn, int b, sip_msg_t *req)
 	if(__atomic_load_n(&br->setup, __ATOMIC_ACQUIRE) & GWF_SETUP_READY)
 		return;
 	fl = gwf_txn_node_init(t, txn, b);
-	if(_gwf_pending_set) {
+	if(gwf_txn_take_pending(&gw, &trial, fl)) {
 		/* gwf_failover()'s own forward */
-		gw = _gwf_pending_gw;
-		trial = _gwf_pending_trial;
-		gwf_txn_clear_pending();
-		if(gw >= 0)
-			gwf_gw_sent(gw, trial, fl);
 	} else if(is_route_type(FAILURE_ROUTE)) {
 		/* the script's own forward; tm's reply lock is held */
 		if(gwf_ds_head(&set, &uri) == 0)
