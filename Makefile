@@ -192,6 +192,8 @@ test:
 		$(MAKE) --no-print-directory deps KAMAILIO_VERSION=$$v || exit 1; done
 	@$(MAKE) --no-print-directory format-check
 	@$(MAKE) --no-print-directory unit-test
+	@# the core benchmark builds against the core (-Werror): it keeps up
+	@$(MAKE) --no-print-directory -C bench/core core_bench
 	@$(MAKE) --no-print-directory asan-test
 	@$(MAKE) --no-print-directory -C tests/unit valgrind
 	@$(MAKE) --no-print-directory fuzz-smoke

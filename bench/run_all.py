@@ -353,8 +353,9 @@ def analysis(sip, instr=None):
         if ins and ins.get("floor"):
             notes.append(
                 "- **Counted instead of timed (figure 1b): %.3fx the floor, "
-                "%+.0f instructions per call.** Timed ratios of one build "
-                "moved between 1.027x and 1.047x from run to run: with "
+                "%+.0f instructions per call.** Timed ratios move by a few "
+                "per cent from run to run (1.027x to 1.047x for one build "
+                "on 2026-12-04): with "
                 "q_malloc, Kamailio's default shared memory manager, a "
                 "relayed call is about 2 million instructions, most of "
                 "them q_malloc searching its free lists, as long as the "
@@ -365,7 +366,7 @@ def analysis(sip, instr=None):
                 "tm's dispatch of the module's callbacks (six runs per "
                 "call, each switching the transaction's AVP lists in and "
                 "back) and two allocations per INVITE; the module's own "
-                "code is about 650 instructions. The module sets a branch "
+                "code is about 900 instructions. The module sets a branch "
                 "up after tm sent it, not in TMCB_REQUEST_FWDED, whose "
                 "mere presence makes tm copy every branch's URIs "
                 "(docs/benchmarks-ab.md)." % (

@@ -93,20 +93,20 @@ typedef struct mix_entry
 {
 	unsigned weight; /* out of 100 */
 	const char *name;
-	gwf_failure_t f; /* code, local_timeout, rang, retry_after_s */
+	gwf_failure_t f; /* code, local_timeout, rang, retry_after_s, unsent */
 } mix_entry_t;
 
 static const mix_entry_t mix[] = {
-		{25, "503", {503, 0, 0, -1}},
-		{20, "486", {486, 0, 0, -1}},
-		{15, "408 timeout (no reply)", {408, 1, 0, -1}},
-		{5, "408 no answer (rang)", {408, 1, 1, -1}},
-		{10, "500 Retry-After: 5", {500, 0, 0, 5}},
-		{3, "503 Retry-After: 2 (eject)", {503, 0, 0, 2}},
-		{7, "502", {502, 0, 0, -1}},
-		{5, "404", {404, 0, 0, -1}},
-		{5, "480", {480, 0, 0, -1}},
-		{5, "603", {603, 0, 0, -1}},
+		{25, "503", {503, 0, 0, -1, 0}},
+		{20, "486", {486, 0, 0, -1, 0}},
+		{15, "408 timeout (no reply)", {408, 1, 0, -1, 0}},
+		{5, "408 no answer (rang)", {408, 1, 1, -1, 0}},
+		{10, "500 Retry-After: 5", {500, 0, 0, 5, 0}},
+		{3, "503 Retry-After: 2 (eject)", {503, 0, 0, 2, 0}},
+		{7, "502", {502, 0, 0, -1, 0}},
+		{5, "404", {404, 0, 0, -1, 0}},
+		{5, "480", {480, 0, 0, -1, 0}},
+		{5, "603", {603, 0, 0, -1, 0}},
 };
 #define MIX_N (sizeof(mix) / sizeof(mix[0]))
 
