@@ -767,13 +767,14 @@ int gwf_gw_forward_at(int idx, uint32_t *trial, gwf_flight_node_t *node)
 {
 	gwf_gw_t *gw = gwf_gwtab_at(_gwf_gw_table, (uint32_t)idx);
 	gwf_trans_t t = GWF_TRANS_NONE;
+	uint64_t now = gwf_now_ms(); /* not under the table lock */
 	int wake;
 
 	*trial = 0;
 	if(gw == NULL)
 		return -1;
 	lock_get(_gwf_gw_lock);
-	wake = gwf_gw_forward_locked(gw, gwf_now_ms(), trial, &t, node);
+	wake = gwf_gw_forward_locked(gw, now, trial, &t, node);
 	lock_release(_gwf_gw_lock);
 	if(wake)
 		gwf_wake_signal(gwf_wake_resume());

@@ -169,7 +169,6 @@ static int gwf_txn_take_pending(int *gw, uint32_t *trial, gwf_flight_node_t *fl)
 	return 1;
 }
 
-
 /* A branch is being forwarded, in a transaction set up before the send
  * (fwded, see gwf_txn_t): remember its gateway and, for a gateway on
  * trial, hold a trial slot for it. */
