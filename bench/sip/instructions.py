@@ -174,9 +174,7 @@ def markdown(results, args, variants):
         "%s / floor" % B.LABEL.get(v, v) for v in variants if v != "floor")
     if "ref" in variants:
         head += " | this build / reference"
-    L += [head + " |",
-          "|" + "---|" * (1 + len(variants) * 2 - 1 +
-                          (1 if "ref" in variants else 0))]
+    L += [head + " |", "|" + "---|" * (head.count(" | ") + 1)]
     for alloc, res in results:
         row = "| %s | " % alloc + " | ".join(
             "%.0f" % res[v][0] for v in variants)
